@@ -1,0 +1,140 @@
+"""Events: every public mutation of a model announces what happened.
+
+Views subscribe to a model's :class:`EventBus` and redraw from the model's snapshot methods; the
+same stream, formatted by :func:`format_event`, is the ftrace-like trace a student reads.  The
+line formats follow include/trace/events/kmem.h and compaction.h (Linux 6.18), without the
+``page=`` pointer, which the kernel hashes anyway.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = ["Event", "EventBus", "Trace", "format_event"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened: a kind (the tracepoint's name) and a small dict of facts."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    """A per-model change signal.
+
+    ``batch()`` marks a run of mutations that belongs to one user action (aging a machine,
+    compacting a zone): listeners still see every event, ``in_batch`` is true meanwhile, and a
+    final ``batch_end`` event tells views that now is the time to redraw.
+    """
+
+    __slots__ = ("listeners", "_depth")
+
+    def __init__(self) -> None:
+        self.listeners: list[Listener] = []
+        self._depth = 0
+
+    @property
+    def in_batch(self) -> bool:
+        return self._depth > 0
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` after every mutation; returns a function that unsubscribes."""
+        self.listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self.listeners:
+                self.listeners.remove(listener)
+
+        return unsubscribe
+
+    def emit(self, kind: str, **data: Any) -> None:
+        if self.listeners:
+            event = Event(kind, data)
+            for listener in tuple(self.listeners):
+                listener(event)
+
+    @contextmanager
+    def batch(self, name: str) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.emit("batch_end", name=name)
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+_FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "mm_page_alloc": lambda d: (
+        f"pfn={_hex(d['pfn'])} order={d['order']} migratetype={d['migratetype']} "
+        f"gfp_flags={d.get('gfp', 'GFP_NOWAIT')} zone={d['zone']}"
+    ),
+    "mm_page_free": lambda d: f"pfn={_hex(d['pfn'])} order={d['order']} zone={d['zone']}",
+    "mm_page_alloc_extfrag": lambda d: (
+        f"pfn={_hex(d['pfn'])} alloc_order={d['alloc_order']} fallback_order={d['fallback_order']} "
+        f"pageblock_order={d['pageblock_order']} alloc_migratetype={d['alloc_migratetype']} "
+        f"fallback_migratetype={d['fallback_migratetype']} fragmenting={int(d['fragmenting'])} "
+        f"change_ownership={int(d['change_ownership'])}"
+    ),
+    "mm_page_alloc_failed": lambda d: (
+        f"page allocation failure: order:{d['order']}, mode:({d['gfp']}) reason: {d['reason']}"
+    ),
+    "mm_compaction_begin": lambda d: (
+        f"zone={d['zone']} zone_start={_hex(d['zone_start'])} migrate_pfn={_hex(d['migrate_pfn'])} "
+        f"free_pfn={_hex(d['free_pfn'])} zone_end={_hex(d['zone_end'])} order={d['order']}"
+    ),
+    "mm_compaction_migratepages": lambda d: f"nr_migrated={d['nr_migrated']} nr_failed={d['nr_failed']}",
+    "mm_compaction_end": lambda d: (
+        f"zone={d['zone']} migrate_pfn={_hex(d['migrate_pfn'])} free_pfn={_hex(d['free_pfn'])} "
+        f"status={d['status']}"
+    ),
+}
+
+
+def format_event(event: Event) -> str:
+    """One ftrace-like line, e.g. ``mm_page_alloc: pfn=0x1200 order=3 migratetype=0 ...``."""
+    formatter = _FORMATS.get(event.kind)
+    if formatter is None:
+        body = " ".join(f"{key}={value}" for key, value in event.data.items())
+    else:
+        body = formatter(event.data)
+    return f"{event.kind}: {body}"
+
+
+class Trace:
+    """The last ``maxlen`` events of a bus, readable as ftrace-like lines."""
+
+    def __init__(self, bus: EventBus, maxlen: int = 2000) -> None:
+        self.events: deque[Event] = deque(maxlen=maxlen)
+        self._unsubscribe = bus.subscribe(self._record)
+
+    def _record(self, event: Event) -> None:
+        if event.kind != "batch_end":
+            self.events.append(event)
+
+    def lines(self, last: int | None = None) -> list[str]:
+        events = list(self.events)
+        if last is not None:
+            events = events[-last:] if last else []
+        return [format_event(event) for event in events]
+
+    def clear(self) -> None:
+        self.events.clear()
+
+    def close(self) -> None:
+        self._unsubscribe()

@@ -1,0 +1,88 @@
+"""Machine presets: a kernel version and architecture as data.
+
+Behaviour that differs between kernel versions is a field here, never an ``if`` in the
+allocator.  Each preset names where its numbers come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import UnknownPreset
+
+__all__ = ["Preset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What a machine needs to know about its kernel and architecture.
+
+    ``zones`` lists (zone name, end physical address) in zone-index order; ``None`` as the end
+    means "the rest of RAM".  ``reserved`` lists physical byte ranges memblock reserves before
+    ``memblock_free_all()`` hands the rest to the buddy allocator.
+    """
+
+    name: str
+    kernel_version: str
+    arch: str
+    description: str
+    default_ram: str
+    page_size: int = 4096
+    max_page_order: int = 10
+    pageblock_order: int = 9
+    nr_cpus: int = 4
+    zones: tuple[tuple[str, int | None], ...] = (("Normal", None),)
+    reserved: tuple[tuple[int, int], ...] = ()
+    lowmem_reserve_ratio: dict[str, int] = field(
+        default_factory=lambda: {"DMA": 256, "DMA32": 256, "Normal": 32, "HighMem": 0, "Movable": 0})
+    watermark_scale_factor: int = 10
+    sources: tuple[str, ...] = ()
+
+    @property
+    def zone_names(self) -> tuple[str, ...]:
+        """Zone indexes as the kernel numbers them: the preset's zones, then ZONE_MOVABLE."""
+        names = tuple(name for name, _end in self.zones)
+        return names if "Movable" in names else names + ("Movable",)
+
+    def with_changes(self, **changes: object) -> "Preset":
+        return replace(self, **changes)
+
+
+_MiB = 1 << 20
+_GiB = 1 << 30
+
+PRESETS: dict[str, Preset] = {
+    "linux-6.18-x86_64": Preset(
+        name="linux-6.18-x86_64",
+        kernel_version="6.18",
+        arch="x86_64",
+        description="x86-64, 4 KiB pages, MAX_PAGE_ORDER 10, 2 MiB pageblocks; ZONE_DMA below 16 MiB, "
+                    "ZONE_DMA32 below 4 GiB, ZONE_NORMAL above; the first 1 MiB reserved at boot",
+        default_ram="4G",
+        zones=(("DMA", 16 * _MiB), ("DMA32", 4 * _GiB), ("Normal", None)),
+        reserved=((0, 1 * _MiB),),
+        sources=(
+            "include/linux/mmzone.h: MAX_PAGE_ORDER 10, NR_PAGE_ORDERS 11",
+            "include/linux/pageblock-flags.h: pageblock_order = HUGETLB_PAGE_ORDER = 9 on x86-64",
+            "arch/x86/mm/init.c zone_sizes_init(): MAX_DMA_PFN 16 MiB, MAX_DMA32_PFN 4 GiB",
+            "arch/x86/realmode/init.c reserve_real_mode(): memblock_reserve(0, SZ_1M)",
+        ),
+    ),
+    "linux-6.18-tiny": Preset(
+        name="linux-6.18-tiny",
+        kernel_version="6.18",
+        arch="teaching",
+        description="the Linux 6.18 page allocator on a small machine with a single ZONE_NORMAL "
+                    "(no DMA zones, nothing reserved): every page is drawn in the lab",
+        default_ram="16M",
+        zones=(("Normal", None),),
+        sources=("mm/page_alloc.c and include/linux/mmzone.h as for linux-6.18-x86_64",),
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownPreset(f"unknown machine preset {name!r}; accepted: {', '.join(PRESETS)}") from None

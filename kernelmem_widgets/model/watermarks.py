@@ -1,0 +1,106 @@
+"""Zone watermarks, ``min_free_kbytes`` and ``lowmem_reserve``: mm/page_alloc.c, Linux 6.18.
+
+``calculate_min_free_kbytes()``, ``__setup_per_zone_wmarks()``,
+``setup_per_zone_lowmem_reserve()`` and ``__zone_watermark_ok()``.
+"""
+
+from __future__ import annotations
+
+from math import isqrt
+from typing import Sequence
+
+from .buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_OOM,
+                    ALLOC_RESERVES, Zone)
+from .mmzone import MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES
+
+__all__ = ["calculate_min_free_kbytes", "setup_per_zone_wmarks", "setup_per_zone_lowmem_reserve",
+           "zone_watermark_ok", "mult_frac", "DEFAULT_LOWMEM_RESERVE_RATIO"]
+
+#: ``sysctl_lowmem_reserve_ratio[]`` defaults by zone name.
+DEFAULT_LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "HighMem": 0, "Movable": 0}
+
+
+def mult_frac(x: int, numer: int, denom: int) -> int:
+    """The kernel's ``mult_frac()``: x * numer / denom without overflowing."""
+    return (x // denom) * numer + ((x % denom) * numer) // denom
+
+
+def calculate_min_free_kbytes(lowmem_kbytes: int) -> int:
+    """``calculate_min_free_kbytes()``: int_sqrt(lowmem_kbytes * 16) clamped to [128, 262144].
+
+    >>> calculate_min_free_kbytes(4 * 1024 * 1024)   # 4 GiB of lowmem
+    8192
+    """
+    return min(max(isqrt(lowmem_kbytes * 16), 128), 262144)
+
+
+def _is_lowmem(zone_name: str) -> bool:
+    return zone_name not in ("HighMem", "Movable")
+
+
+def setup_per_zone_wmarks(zones: Sequence[Zone], min_free_kbytes: int, *, page_size: int = 4096,
+                          watermark_scale_factor: int = 10) -> None:
+    """``__setup_per_zone_wmarks()``: share ``min_free_kbytes`` among lowmem zones by size."""
+    pages_min = min_free_kbytes // (page_size // 1024)
+    lowmem_pages = sum(zone.managed_pages for zone in zones if _is_lowmem(zone.name))
+    for zone in zones:
+        share = pages_min * zone.managed_pages // lowmem_pages if lowmem_pages else 0
+        if _is_lowmem(zone.name):
+            minimum = share
+        else:
+            minimum = min(max(zone.managed_pages // 1024, 32), 128)
+        gap = max(share >> 2, mult_frac(zone.managed_pages, watermark_scale_factor, 10000))
+        zone.watermark = {"min": minimum, "low": minimum + gap, "high": minimum + 2 * gap,
+                          "promo": minimum + 3 * gap}
+
+
+def setup_per_zone_lowmem_reserve(zones_by_index: Sequence[Zone | None], ratios: Sequence[int]) -> None:
+    """``setup_per_zone_lowmem_reserve()``: lowmem_reserve[j] = managed pages of zones i+1..j / ratio[i]."""
+    nr_zones = len(zones_by_index)
+    for index, zone in enumerate(zones_by_index):
+        if zone is None:
+            continue
+        reserve = [0] * nr_zones
+        ratio = ratios[index]
+        upper = 0
+        for higher in range(index + 1, nr_zones):
+            upper_zone = zones_by_index[higher]
+            upper += upper_zone.managed_pages if upper_zone is not None else 0
+            if ratio and zone.managed_pages:
+                reserve[higher] = upper // ratio
+        zone.lowmem_reserve = reserve
+
+
+def zone_watermark_ok(zone: Zone, order: int, mark: int, highest_zoneidx: int, alloc_flags: int,
+                      free_pages: int | None = None) -> bool:
+    """``__zone_watermark_ok()``: enough free pages above ``mark`` and a block of ``order``."""
+    free = zone.nr_free_pages if free_pages is None else free_pages
+    unusable = (1 << order) - 1
+    if not alloc_flags & ALLOC_RESERVES:
+        unusable += zone.nr_free_highatomic
+    if not alloc_flags & ALLOC_CMA:
+        unusable += zone.nr_free_cma
+    free -= unusable
+    minimum = mark
+    if alloc_flags & ALLOC_RESERVES:
+        if alloc_flags & ALLOC_MIN_RESERVE:
+            minimum -= minimum // 2
+            if alloc_flags & ALLOC_NON_BLOCK:
+                minimum -= minimum // 4
+        if alloc_flags & ALLOC_OOM:
+            minimum -= minimum // 2
+    if free <= minimum + zone.lowmem_reserve[highest_zoneidx]:
+        return False
+    if order == 0:
+        return True
+    area = zone._area
+    for current_order in range(order, area.nr_orders):
+        if not area.nr_free[current_order]:
+            continue
+        if any(not area.is_empty(current_order, mt) for mt in range(MIGRATE_PCPTYPES)):
+            return True
+        if alloc_flags & ALLOC_CMA and not area.is_empty(current_order, MIGRATE_CMA):
+            return True
+        if alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM) and not area.is_empty(current_order, MIGRATE_HIGHATOMIC):
+            return True
+    return False
