@@ -147,6 +147,12 @@ class Zone(FallbackMixin):
                 return order
         return -1
 
+    def check_invariants(self) -> None:
+        """Raise ``InvariantViolation`` if any rule of the free lists is broken (see ``invariants``)."""
+        from .invariants import check_zone
+
+        check_zone(self)
+
     def allocated_order(self, pfn: int) -> int | None:
         """The order ``pfn`` was allocated with when it heads an allocated block, else None."""
         self._check_pfn(pfn)

@@ -2,8 +2,8 @@
 
 A migrate scanner walks pageblocks up from the zone start and migrates movable allocated
 blocks; a free scanner walks pageblocks down from the zone end, isolating free pages as
-targets (``isolate_freepages()``: only pageblocks that are Movable/CMA or inside a free block
-of at least pageblock order are suitable).  The run ends when the scanners meet
+targets (``isolate_freepages()`` with ``suitable_migration_target()``: only Movable/CMA
+pageblocks that do not start with a free block of the order being compacted for).  The run ends when the scanners meet
 (``compact_finished()``: COMPACT_COMPLETE) or, for a given order, as soon as a suitable free
 block exists (COMPACT_SUCCESS).  Simplification: the model migrates one folio at a time
 instead of batches of COMPACT_CLUSTER_MAX, and skips the pageblock skip bits and caches.
@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .freearea import NO_ORDER
-from .mmzone import MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE
+from .mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
 
 __all__ = ["CompactionResult", "compact_zone"]
 
@@ -122,8 +122,9 @@ class _Compactor:
         zone = self.zone
         area = zone._area
         block_mt = zone._pb_mt[start >> zone.pageblock_order]
-        if block_mt not in (MIGRATE_MOVABLE, MIGRATE_CMA) or block_mt == MIGRATE_ISOLATE:
-            return 0
+        large = self.order if self.order > 0 else zone.pageblock_order
+        if block_mt not in (MIGRATE_MOVABLE, MIGRATE_CMA) or area.buddy_order[start] in range(large, 64):
+            return 0  # suitable_migration_target(): never break up a free block we are compacting for
         isolated = 0
         cursor, end = start, start + self.pageblock
         while cursor < end:

@@ -159,6 +159,11 @@ class Machine:
                 return zone
         raise PfnOutOfRange(f"pfn {pfn:#x} is beyond RAM (pfns 0x0..{self.nr_pages - 1:#x})")
 
+    def check_invariants(self) -> None:
+        """Check every zone (see :meth:`Zone.check_invariants`)."""
+        for zone in self.zones:
+            zone.check_invariants()
+
     def subscribe(self, listener):
         return self.bus.subscribe(listener)
 

@@ -1,0 +1,241 @@
+"""Seeded workloads: "a week of uptime" in a few thousand calls, and literal operation lists.
+
+A :class:`Workload` allocates and frees with a mix of orders and migrate types like a running
+system's: user and page-cache pages (movable, order 0, short-lived), slab pages (unmovable and
+reclaimable), kernel stacks (order 2), the odd order-3 network buffer, and a share of kernel
+allocations that are never freed.  The long-lived unmovable pages that land in many pageblocks
+are what fragments a machine that has been up for a week.
+
+:func:`run_ops` plays a literal scenario, ostep-style: ``["alloc 3", "free 0x1200 3", ...]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import InvalidOperation, KernelMemError
+from .units import format_size
+
+__all__ = ["Workload", "AgingReport", "OpResult", "run_ops", "parse_op", "UPTIME_MIX"]
+
+#: (gfp, order, share of allocations, share of those never freed)
+UPTIME_MIX: tuple[tuple[str, int, float, float], ...] = (
+    ("GFP_HIGHUSER_MOVABLE", 0, 0.62, 0.0),
+    ("GFP_HIGHUSER_MOVABLE", 1, 0.04, 0.0),
+    ("GFP_KERNEL", 0, 0.14, 0.30),
+    ("GFP_KERNEL|__GFP_RECLAIMABLE", 0, 0.10, 0.10),
+    ("GFP_KERNEL", 2, 0.06, 0.30),
+    ("GFP_KERNEL", 3, 0.03, 0.20),
+    ("GFP_ATOMIC", 1, 0.01, 0.0),
+)
+
+
+@dataclass
+class AgingReport:
+    steps: int
+    allocations: int = 0
+    frees: int = 0
+    failures: int = 0
+    pinned_blocks: int = 0
+    first_failure: str = ""
+
+    def summary(self) -> str:
+        return (f"{self.steps:,} steps: {self.allocations:,} allocations, {self.frees:,} frees, "
+                f"{self.failures:,} failed, {self.pinned_blocks:,} blocks held for good")
+
+
+class Workload:
+    """Allocations a machine's users hold, driven by a seeded random mix.
+
+    It follows compaction: when a movable block it holds is migrated, its pfn is updated.
+    """
+
+    def __init__(self, machine, seed: int = 0, mix: Sequence[tuple[str, int, float, float]] = UPTIME_MIX,
+                 fill: float = 0.85) -> None:
+        if not 0 < fill < 1:
+            raise InvalidOperation(f"fill {fill} must be between 0 and 1 (the share of RAM the workload keeps in use)")
+        self.machine = machine
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.mix = tuple(mix)
+        self.fill = fill
+        weights = np.array([share for _gfp, _order, share, _pin in self.mix], dtype=float)
+        self._cumulative = np.cumsum(weights / weights.sum())
+        self._held: list[tuple[int, int]] = []
+        self._position: dict[int, int] = {}
+        self.pinned: list[tuple[int, int]] = []
+        self._unsubscribe = machine.bus.subscribe(self._follow_migration)
+
+    @property
+    def held_pages(self) -> int:
+        return sum(1 << order for _pfn, order in self._held) + sum(1 << order for _pfn, order in self.pinned)
+
+    def held_blocks(self) -> list[tuple[int, int]]:
+        """The (pfn, order) blocks this workload may still free."""
+        return list(self._held)
+
+    def _follow_migration(self, event) -> None:
+        if event.kind == "mm_compaction_end":
+            for old, new in event.data.get("moved", {}).items():
+                index = self._position.pop(old, None)
+                if index is not None:
+                    self._held[index] = (new, self._held[index][1])
+                    self._position[new] = index
+        elif event.kind == "reset":
+            self._held.clear()
+            self._position.clear()
+            self.pinned.clear()
+
+    def _hold(self, pfn: int, order: int) -> None:
+        self._position[pfn] = len(self._held)
+        self._held.append((pfn, order))
+
+    def _release(self, index: int) -> tuple[int, int]:
+        pfn, order = self._held[index]
+        last = self._held.pop()
+        del self._position[pfn]
+        if index < len(self._held):
+            self._held[index] = last
+            self._position[last[0]] = index
+        return pfn, order
+
+    def age(self, steps: int = 20000, *, progress: Callable[[int, int], None] | None = None,
+            chunk: int = 1000) -> AgingReport:
+        """Run ``steps`` allocations or frees, keeping about ``fill`` of RAM in use."""
+        if steps < 0:
+            raise InvalidOperation(f"steps {steps} is negative; give a count of operations >= 0")
+        report = AgingReport(steps)
+        target = self.fill * sum(zone.managed_pages for zone in self.machine.zones)
+        with self.machine.bus.batch("age"):
+            for start in range(0, steps, chunk):
+                count = min(chunk, steps - start)
+                self._run_chunk(count, target, report)
+                if progress is not None:
+                    progress(start + count, steps)
+        report.pinned_blocks = len(self.pinned)
+        return report
+
+    def _run_chunk(self, count: int, target: float, report: AgingReport) -> None:
+        kinds = np.searchsorted(self._cumulative, self.rng.random(count), side="right")
+        coins = self.rng.random(count)
+        picks = self.rng.random(count)
+        for kind, coin, pick in zip(kinds.tolist(), coins.tolist(), picks.tolist()):
+            in_use = self.machine_used_pages()
+            if self._held and (in_use > target or coin < 0.35):
+                self._free_one(int(pick * len(self._held)))
+                report.frees += 1
+            else:
+                self._alloc_one(min(kind, len(self.mix) - 1), pick, report)
+
+    def machine_used_pages(self) -> int:
+        return sum(zone.managed_pages - zone.nr_free_pages for zone in self.machine.zones)
+
+    def _alloc_one(self, kind: int, pick: float, report: AgingReport) -> None:
+        gfp, order, _share, pinned_share = self.mix[kind]
+        try:
+            pfn = self.machine.alloc_pages(gfp, order)
+        except KernelMemError as error:
+            report.failures += 1
+            report.first_failure = report.first_failure or str(error)
+            return
+        report.allocations += 1
+        if pick < pinned_share:
+            self.pinned.append((pfn, order))
+        else:
+            self._hold(pfn, order)
+
+    def _free_one(self, index: int) -> None:
+        pfn, order = self._release(index)
+        self.machine.free_pages(pfn, order)
+
+    def free_all(self) -> int:
+        """Free every block this workload holds, pinned ones included; returns the count."""
+        blocks = self._held + self.pinned
+        with self.machine.bus.batch("free_all"):
+            for pfn, order in blocks:
+                self.machine.free_pages(pfn, order)
+        self._held, self.pinned = [], []
+        self._position.clear()
+        return len(blocks)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+@dataclass
+class OpResult:
+    """One literal operation and what came of it."""
+
+    op: str
+    pfn: int | None = None
+    order: int | None = None
+    error: str = ""
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def line(self, reveal: bool = True) -> str:
+        if not reveal:
+            return f"{self.op:<28} -> ?"
+        if self.error:
+            return f"{self.op:<28} -> failed: {self.error}"
+        if self.pfn is not None:
+            return f"{self.op:<28} -> pfn {self.pfn:#x} ({format_size(4096 << (self.order or 0))})"
+        return f"{self.op:<28} -> {self.detail}"
+
+
+_OP_HELP = ("accepted: 'alloc ORDER [GFP]', 'free PFN ORDER' (PFN decimal or 0x hex), 'compact [ZONE]', "
+            "'reset'")
+
+
+def parse_op(text: str) -> tuple[str, list[str]]:
+    """Split ``"alloc 3 GFP_DMA"`` into ``("alloc", ["3", "GFP_DMA"])`` after checking its shape."""
+    words = str(text).split()
+    if not words:
+        raise InvalidOperation(f"empty operation; {_OP_HELP}")
+    verb, args = words[0].lower(), words[1:]
+    shapes = {"alloc": (1, 2), "free": (2, 2), "compact": (0, 1), "reset": (0, 0)}
+    if verb not in shapes or not shapes[verb][0] <= len(args) <= shapes[verb][1]:
+        raise InvalidOperation(f"cannot read operation {text!r}; {_OP_HELP}")
+    numbers = args[:1] if verb == "alloc" else args if verb == "free" else []
+    for word in numbers:
+        try:
+            int(word, 0)
+        except ValueError:
+            raise InvalidOperation(f"{word!r} in {text!r} is not a number; {_OP_HELP}") from None
+    return verb, args
+
+
+def run_ops(machine, ops: Sequence[str]) -> list[OpResult]:
+    """Play literal operations on ``machine``; every op is parsed before any runs.
+
+    An allocation or free the kernel would refuse is recorded in the result, not raised, so a
+    scenario can show a failure and go on.
+    """
+    parsed = [parse_op(op) for op in ops]
+    results = []
+    for op, (verb, args) in zip(ops, parsed):
+        results.append(_run_one(machine, op, verb, args))
+    return results
+
+
+def _run_one(machine, op: str, verb: str, args: list[str]) -> OpResult:
+    result = OpResult(op)
+    try:
+        if verb == "alloc":
+            result.order = int(args[0], 0)
+            result.pfn = machine.alloc_pages(args[1] if len(args) > 1 else "GFP_KERNEL", result.order)
+        elif verb == "free":
+            machine.free_pages(int(args[0], 0), int(args[1], 0))
+            result.detail = "freed"
+        elif verb == "compact":
+            outcomes = machine.compact(args[0] if args else None)
+            result.detail = "; ".join(outcome.summary() for outcome in outcomes)
+        else:
+            machine.reset()
+            result.detail = "rebooted"
+    except KernelMemError as error:
+        result.error = str(error)
+    return result
