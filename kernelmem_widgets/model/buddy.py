@@ -167,21 +167,22 @@ class Zone(FallbackMixin):
         call a student can make on a bare zone; ``Machine.alloc_pages`` adds watermarks and the
         zonelist).  Raises :class:`AllocationError` when no list can serve the order.
         """
-        self._check_order(order)
-        migratetype = self._effective_migratetype(parse_migratetype(migratetype))
-        slot = self._rmqueue_buddy(order, migratetype, alloc_flags)
+        if order.__class__ is not int or not 0 <= order <= self.max_page_order:
+            self._check_order(order)
+        migratetype = parse_migratetype(migratetype)
+        if not self.mobility_grouping and migratetype < MIGRATE_PCPTYPES:  # as gfp_migratetype() forces
+            migratetype = MIGRATE_UNMOVABLE
+        slot = self._rmqueue_smallest(order, migratetype) if not alloc_flags else -1
+        if slot < 0:
+            slot = self._rmqueue_buddy(order, migratetype, alloc_flags)
         if slot < 0:
             raise AllocationError(self.explain_failure(order, migratetype), order=order)
-        self._commit_alloc(slot, order, migratetype)
-        pfn = slot + self._base
-        self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype,
-                      zone=self.name, gfp=None)
-        return pfn
-
-    def _effective_migratetype(self, migratetype: int) -> int:
-        if not self.mobility_grouping and migratetype < MIGRATE_PCPTYPES:
-            return MIGRATE_UNMOVABLE
-        return migratetype
+        self._alloc_order[slot] = order
+        self._alloc_mt[slot] = migratetype
+        if self.bus.listeners:
+            self.bus.emit("mm_page_alloc", pfn=slot + self._base, order=order, migratetype=migratetype,
+                          zone=self.name, gfp=None)
+        return slot + self._base
 
     def _commit_alloc(self, slot: int, order: int, migratetype: int) -> None:
         self._alloc_order[slot] = order
@@ -213,12 +214,20 @@ class Zone(FallbackMixin):
         Raises :class:`BadPageState` for a double free, a wrong order or a pfn that is not the
         head of an allocated block, and :class:`PfnOutOfRange` for a pfn outside the zone.
         """
-        self._check_order(order)
-        self._check_pfn(pfn)
+        if order.__class__ is not int or not 0 <= order <= self.max_page_order:
+            self._check_order(order)
+        if pfn.__class__ is not int or not self.start_pfn <= pfn < self.end_pfn:
+            self._check_pfn(pfn)
         slot = pfn - self._base
-        self._check_allocated(slot, order)
-        self._release(slot, order)
-        self.bus.emit("mm_page_free", pfn=pfn, order=order, zone=self.name)
+        if self._alloc_order[slot] != order:
+            self._check_allocated(slot, order)
+        self._alloc_order[slot] = NO_ORDER
+        if order <= self.pageblock_order:
+            self._free_one_page(slot, order, self._pb_mt[slot >> self.pageblock_order], False)
+        else:
+            self._split_large_buddy(slot, order, False)
+        if self.bus.listeners:
+            self.bus.emit("mm_page_free", pfn=pfn, order=order, zone=self.name)
 
     def _release(self, slot: int, order: int) -> None:
         self._alloc_order[slot] = NO_ORDER

@@ -66,3 +66,53 @@ class BadPageState(KernelMemError):
 
     Named after ``bad_page()`` in mm/page_alloc.c, which prints "BUG: Bad page state".
     """
+
+
+class InvalidFree(KernelMemError):
+    """A free of a pointer the allocator never handed out, or no longer owns.
+
+    Named after the kernel's own checks: SLUB's ``free_consistency_checks()`` ("Invalid object
+    pointer"), ``free_large_kmalloc()`` ("Not a kmalloc allocation"), ``vfree()`` ("Trying to
+    vfree() nonexistent vm area").
+
+    Attributes
+    ----------
+    ptr : int or None
+        The pointer that was passed in.
+    """
+
+    def __init__(self, message: str, *, ptr: int | None = None):
+        super().__init__(message)
+        self.ptr = ptr
+
+
+class DoubleFree(InvalidFree):
+    """A free of an object (or area) that is already free: SLUB's "Object already free"."""
+
+
+class WrongSlabCache(InvalidFree):
+    """``kmem_cache_free()`` to a cache the object does not belong to.
+
+    Named after ``cache_from_obj()`` in mm/slub.c: "Wrong slab cache. X but object is from Y".
+    """
+
+
+class CacheInUse(KernelMemError):
+    """A cache (or the whole slab layer) still holds objects where the kernel needs none.
+
+    ``kmem_cache_destroy()`` warns "Slab cache still has objects" and keeps the cache.
+    """
+
+
+class ModuleLoadError(KernelMemError):
+    """``init_module()`` refused a module image; ``errno`` is the kernel's negative error code.
+
+    Attributes
+    ----------
+    errno : int
+        ``-ENOMEM`` (-12), ``-ENOEXEC`` (-8), ``-EEXIST`` (-17) ...
+    """
+
+    def __init__(self, message: str, *, errno: int):
+        super().__init__(message)
+        self.errno = errno

@@ -103,6 +103,23 @@ _FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"zone={d['zone']} migrate_pfn={_hex(d['migrate_pfn'])} free_pfn={_hex(d['free_pfn'])} "
         f"status={d['status']}"
     ),
+    # include/trace/events/kmem.h (Linux 6.18), call_site omitted, ptr printed in full (%px)
+    "kmalloc": lambda d: (
+        f"ptr={_hex(d['ptr'])} bytes_req={d['bytes_req']} bytes_alloc={d['bytes_alloc']} "
+        f"gfp_flags={d['gfp']} node=0 accounted={'true' if d.get('accounted') else 'false'}"
+    ),
+    "kmem_cache_alloc": lambda d: (
+        f"ptr={_hex(d['ptr'])} name={d['name']} bytes_req={d['bytes_req']} bytes_alloc={d['bytes_alloc']} "
+        f"gfp_flags={d['gfp']} node=0 accounted={'true' if d.get('accounted') else 'false'}"
+    ),
+    "kfree": lambda d: f"ptr={_hex(d['ptr'])}",
+    "kmem_cache_free": lambda d: f"ptr={_hex(d['ptr'])} name={d['name']}",
+    "slab_new": lambda d: f"cache={d['cache']} pfn={_hex(d['pfn'])} order={d['order']} objects={d['objects']}",
+    "slab_free": lambda d: f"cache={d['cache']} pfn={_hex(d['pfn'])} order={d['order']}",
+    "vmalloc": lambda d: f"addr={_hex(d['addr'])} size={d['size']} nr_pages={d['nr_pages']} caller={d['caller']}",
+    "vfree": lambda d: f"addr={_hex(d['addr'])} size={d['size']} nr_pages={d['nr_pages']}",
+    "module_load": lambda d: f"{d['name']} size={d['image_size']} core={_hex(d['core'])}",
+    "module_free": lambda d: f"{d['name']}",
 }
 
 

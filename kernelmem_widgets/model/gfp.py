@@ -8,6 +8,7 @@ GFP_ZONE_TABLE), ``gfp_migratetype()`` and the composite flags.  A gfp value her
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 from .errors import UnknownGfpFlag
@@ -74,9 +75,22 @@ def parse_gfp(value: str | Iterable[str]) -> Gfp:
     >>> sorted(parse_gfp("GFP_DMA32"))
     ['__GFP_DMA32']
     """
-    if isinstance(value, frozenset) and value <= frozenset(BASE_FLAGS):
+    if isinstance(value, frozenset) and value <= _BASE_SET:
         return value
-    names = value.split("|") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return _parse_text(value)
+    return _parse_names(list(value))
+
+
+_BASE_SET = frozenset(BASE_FLAGS)
+
+
+@lru_cache(maxsize=256)
+def _parse_text(value: str) -> Gfp:
+    return _parse_names(value.split("|"))
+
+
+def _parse_names(names: list) -> Gfp:
     flags: set[str] = set()
     for raw in names:
         name = str(raw).strip()

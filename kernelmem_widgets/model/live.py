@@ -136,7 +136,8 @@ def would_succeed(zone: Zone, order: int, migratetype: str | int = "Unmovable") 
     """
     zone._check_order(order)
     migratetype = parse_migratetype(migratetype)
-    if not zone_watermark_ok(zone, order, zone.watermark["low"], 0, ALLOC_WMARK_LOW):
+    usable = zone.nr_free_pages - ((1 << order) - 1)
+    if not zone_watermark_ok(zone, 0, zone.watermark["low"], 0, ALLOC_WMARK_LOW, free_pages=usable):
         return Verdict(False, f"zone {zone.name} is at or below its low watermark ({zone.watermark['low']} pages) "
                               f"for order {order}: the kernel would wake kswapd and try reclaim first")
     for current in range(order, zone.max_page_order + 1):

@@ -84,6 +84,7 @@ class Machine:
             self.zones_by_index.append(self._make_zone(name, start, end, free_ranges) if end > start else None)
             start = max(start, end)
         self.zones = [zone for zone in self.zones_by_index if zone is not None]
+        self._plans: dict[str, tuple] = {}
         lowmem = sum(z.managed_pages for z in self.zones if z.name not in ("HighMem", "Movable"))
         self.min_free_kbytes = calculate_min_free_kbytes(lowmem * (preset.page_size // 1024))
         setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
@@ -185,11 +186,12 @@ class Machine:
 
         Raises :class:`AllocationError` (the kernel's "page allocation failure") with the reason.
         """
-        gfp = parse_gfp(gfp)
-        self._check_order(order)
-        highest = self._highest_zoneidx(gfp)
-        migratetype = gfp_migratetype(gfp) if self.mobility_grouping else MIGRATE_UNMOVABLE
-        zonelist = [z for z in reversed(self.zones_by_index[:highest + 1]) if z is not None]
+        if order.__class__ is not int or not 0 <= order <= self.max_page_order:
+            self._check_order(order)
+        plan = self._plans.get(gfp) if gfp.__class__ is str else None
+        if plan is None:
+            plan = self._plan(gfp)
+        gfp, highest, migratetype, zonelist = plan
         if not zonelist:
             raise AllocationError(f"no populated zone at or below {self.config.zone_names[highest]}", order=order)
         zone, slot, flags = self._alloc_fast_then_slow(gfp, order, migratetype, highest, zonelist)
@@ -202,9 +204,21 @@ class Machine:
         pfn = slot + zone._base
         if flags & ALLOC_HIGHATOMIC:
             zone.reserve_highatomic_pageblock(pfn, order)
-        self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype, zone=zone.name,
-                      gfp=gfp_name(gfp))
+        if self.bus.listeners:
+            self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype, zone=zone.name,
+                          gfp=gfp_name(gfp))
         return pfn
+
+    def _plan(self, gfp: str | Gfp) -> tuple:
+        """What a GFP mask decides before any list is looked at; cached per mask string."""
+        flags = parse_gfp(gfp)
+        highest = self._highest_zoneidx(flags)
+        migratetype = gfp_migratetype(flags) if self.mobility_grouping else MIGRATE_UNMOVABLE
+        zonelist = [z for z in reversed(self.zones_by_index[:highest + 1]) if z is not None]
+        plan = (flags, highest, migratetype, zonelist)
+        if isinstance(gfp, str):
+            self._plans[gfp] = plan
+        return plan
 
     def free_pages(self, pfn: int, order: int) -> None:
         """``__free_pages(page, order)`` for a block from :meth:`alloc_pages`."""

@@ -30,6 +30,7 @@ MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA",
 #: ``zone_names[]`` in mm/page_alloc.c, in zone index order.
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable")
 
+_EXACT = {name: index for index, name in enumerate(MIGRATETYPE_NAMES)}
 _BY_NAME = {name.lower(): index for index, name in enumerate(MIGRATETYPE_NAMES)}
 _BY_NAME.update({f"migrate_{name.lower()}": index for index, name in enumerate(MIGRATETYPE_NAMES)})
 
@@ -45,6 +46,11 @@ def parse_migratetype(value: int | str) -> int:
     >>> parse_migratetype("movable")
     1
     """
+    exact = _EXACT.get(value) if value.__class__ is str else None
+    if exact is not None:
+        return exact
+    if value.__class__ is int and 0 <= value < MIGRATE_TYPES:
+        return value
     if isinstance(value, bool):
         raise UnknownMigrateType(_unknown(value))
     if isinstance(value, int):

@@ -97,8 +97,9 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, highest_zoneidx: int, a
     for current_order in range(order, area.nr_orders):
         if not area.nr_free[current_order]:
             continue
-        if any(not area.is_empty(current_order, mt) for mt in range(MIGRATE_PCPTYPES)):
-            return True
+        for migratetype in range(MIGRATE_PCPTYPES):
+            if not area.is_empty(current_order, migratetype):
+                return True
         if alloc_flags & ALLOC_CMA and not area.is_empty(current_order, MIGRATE_CMA):
             return True
         if alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM) and not area.is_empty(current_order, MIGRATE_HIGHATOMIC):
