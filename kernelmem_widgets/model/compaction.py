@@ -5,8 +5,9 @@ blocks; a free scanner walks pageblocks down from the zone end, isolating free p
 targets (``isolate_freepages()`` with ``suitable_migration_target()``: only Movable/CMA
 pageblocks that do not start with a free block of the order being compacted for).  The run ends when the scanners meet
 (``compact_finished()``: COMPACT_COMPLETE) or, for a given order, as soon as a suitable free
-block exists (COMPACT_SUCCESS).  Simplification: the model migrates one folio at a time
-instead of batches of COMPACT_CLUSTER_MAX, and skips the pageblock skip bits and caches.
+block exists (COMPACT_SUCCESS).  Migration goes in batches of COMPACT_CLUSTER_MAX pages, as
+``isolate_migratepages()`` isolates them; the pageblock skip bits and the cached scanner
+positions of later runs are not modelled (every run is a fresh, synchronous one).
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ class CompactionResult:
                 f"{self.nr_scanned_pageblocks} pageblocks scanned")
 
 
+COMPACT_CLUSTER_MAX = 32  # SWAP_CLUSTER_MAX: pages isolated for migration per batch
+
+
 class _Compactor:
+    """One ``compact_zone()`` run; positions are slots of the zone's tables."""
+
     def __init__(self, zone, order: int) -> None:
         self.zone, self.order = zone, order
         self.pageblock = zone.pageblock_nr_pages
-        self.migrate_slot = (zone.start_pfn - zone._base) & ~(self.pageblock - 1)
+        self.migrate_slot = zone.start_pfn - zone._base
         self.free_slot = (zone.end_pfn - 1 - zone._base) & ~(self.pageblock - 1)
         self.pool: list[deque[int]] = [deque() for _ in range(zone.max_page_order + 1)]
         self.result = CompactionResult(zone.name, order)
@@ -54,12 +60,10 @@ class _Compactor:
         zone.bus.emit("mm_compaction_begin", zone=zone.name, zone_start=zone.start_pfn,
                       migrate_pfn=self.migrate_slot + zone._base, free_pfn=self.free_slot + zone._base,
                       zone_end=zone.end_pfn, order=self.order)
-        self.result.status = "complete"
-        while self.migrate_slot < self.free_slot:
-            self._migrate_pageblock(self.migrate_slot)
-            self.result.nr_scanned_pageblocks += 1
-            self.migrate_slot += self.pageblock
-            if self.order >= 0 and self._suitable_page_exists():
+        while not self._scanners_met():
+            for slot, order in self._isolate_migratepages():
+                self._migrate_one(slot, order)
+            if self.order >= 0 and self.migrate_slot % self.pageblock == 0 and self._suitable_page_exists():
                 self.result.status = "success"
                 break
         self._release_free_pages()
@@ -70,21 +74,32 @@ class _Compactor:
                       moved=dict(self.result.moved))
         return self.result
 
-    def _migrate_pageblock(self, start: int) -> None:
+    def _scanners_met(self) -> bool:
+        """``compact_scanners_met()``: the free scanner's pageblock is at or below the migrate one's."""
+        return self.free_slot // self.pageblock <= self.migrate_slot // self.pageblock
+
+    def _isolate_migratepages(self) -> list[tuple[int, int]]:
+        """``isolate_migratepages()``: up to COMPACT_CLUSTER_MAX pages of movable blocks."""
         zone = self.zone
         alloc_order, alloc_mt = zone._alloc_order, zone._alloc_mt
-        cursor = start
-        end = start + self.pageblock
-        while cursor < end and cursor < self.free_slot:
+        cursor = self.migrate_slot
+        end = min((cursor // self.pageblock + 1) * self.pageblock, zone.end_pfn - zone._base)
+        batch, pages = [], 0
+        if cursor % self.pageblock == 0:
+            self.result.nr_scanned_pageblocks += 1
+        while cursor < end and pages < COMPACT_CLUSTER_MAX:
             order = alloc_order[cursor]
             if order == NO_ORDER:
                 cursor += 1
                 continue
             if alloc_mt[cursor] == MIGRATE_MOVABLE:
-                self._migrate_one(cursor, order)
+                batch.append((cursor, order))
+                pages += 1 << order
             else:
                 self.result.nr_unmovable += 1
             cursor += 1 << order
+        self.migrate_slot = cursor
+        return batch
 
     def _migrate_one(self, slot: int, order: int) -> None:
         target = self._take_target(order)
@@ -112,11 +127,16 @@ class _Compactor:
         return slot
 
     def _isolate_freepages(self, wanted: int) -> None:
-        """``isolate_freepages()``: walk pageblocks down from the free scanner's position."""
-        isolated = 0
-        while isolated < wanted and self.free_slot > self.migrate_slot:
-            isolated += self._isolate_pageblock(self.free_slot)
-            self.free_slot -= self.pageblock
+        """``isolate_freepages()``: pageblocks downwards, never the migrate scanner's own."""
+        low = (self.migrate_slot // self.pageblock + 1) * self.pageblock
+        block = self.free_slot
+        while block >= low:
+            isolated = self._isolate_pageblock(block)
+            block -= self.pageblock
+            if isolated >= wanted:
+                break
+            wanted -= isolated
+        self.free_slot = block
 
     def _isolate_pageblock(self, start: int) -> int:
         zone = self.zone
