@@ -202,10 +202,7 @@ class Zone(FallbackMixin):
 
     def _expand(self, slot: int, low: int, high: int, migratetype: int) -> None:
         """``expand()``: keep the lower half, put each upper half at the head of its list."""
-        add = self._area.add
-        while high > low:
-            high -= 1
-            add(slot + (1 << high), high, migratetype, False)
+        self._area.add_upper_halves(slot, low, high, migratetype)
 
     # ----------------------------------------------------------------- freeing
     def free_pages(self, pfn: int, order: int) -> None:
