@@ -82,7 +82,7 @@ def _hex(value: int) -> str:
 _FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
     "mm_page_alloc": lambda d: (
         f"pfn={_hex(d['pfn'])} order={d['order']} migratetype={d['migratetype']} "
-        f"gfp_flags={d.get('gfp', 'GFP_NOWAIT')} zone={d['zone']}"
+        + (f"gfp_flags={d['gfp']} " if d.get("gfp") else "") + f"zone={d['zone']}"
     ),
     "mm_page_free": lambda d: f"pfn={_hex(d['pfn'])} order={d['order']} zone={d['zone']}",
     "mm_page_alloc_extfrag": lambda d: (
