@@ -196,7 +196,8 @@ class Zone(FallbackMixin):
             if list_len[current_order * MIGRATE_TYPES + migratetype]:
                 slot = area.next[area.sentinel + current_order * MIGRATE_TYPES + migratetype]
                 area.delete(slot, current_order, migratetype)
-                self._expand(slot, order, current_order, migratetype)
+                if current_order > order:
+                    area.add_upper_halves(slot, order, current_order, migratetype)  # expand()
                 return slot
         return -1
 
