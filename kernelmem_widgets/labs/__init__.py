@@ -1,0 +1,5 @@
+"""One composed dashboard per chapter: views and controls, wired to public model methods."""
+
+from .buddy_lab import BuddyLab
+
+__all__ = ["BuddyLab"]

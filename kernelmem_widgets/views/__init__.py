@@ -1,0 +1,13 @@
+"""Reusable views bound to a model: they draw, and forward clicks to public model methods.
+
+No view holds simulation state: each subscribes to its model's event bus and redraws from the
+snapshot functions of :mod:`kernelmem_widgets.model.snapshot`, once per user action.
+"""
+
+from . import controls, narration, palette
+from .fragmentation import FragmentationPlot
+from .free_lists import FreeListBars
+from .memory_map import MemoryMap
+from .trace import TraceView
+
+__all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView"]

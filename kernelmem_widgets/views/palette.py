@@ -1,0 +1,122 @@
+"""Colours and labels shared by every view and lab, so a Movable page looks the same everywhere.
+
+The migrate-type colours are the Okabe-Ito palette (Okabe & Ito, "Color Universal Design"),
+chosen to stay distinguishable with the common forms of colour blindness.  A free page is a
+light tint of its free list's colour, an allocated page the full colour, so the two never
+depend on hue alone.  Orders use cividis, a ramp designed to read the same for colour-blind
+readers and in greyscale.
+
+Examples
+--------
+>>> migratetype_color("Movable")
+'#0072B2'
+>>> order_label(3)
+'order 3 (32 KiB)'
+>>> hex_to_rgb("#0072B2")
+(0, 114, 178)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES, parse_migratetype
+from ..model.snapshot import PAGE_ALLOCATED, PAGE_FREE, PAGE_RESERVED
+from ..model.units import format_size
+
+__all__ = [
+    "MIGRATETYPE_COLORS", "MIGRATETYPE_LABELS", "STATE_LABELS", "FREE_COLOR", "RESERVED_COLOR", "OUTSIDE_COLOR",
+    "OUTLINE_COLOR", "HIGHLIGHT_COLOR", "ERROR_COLOR", "SUCCEEDS_COLOR", "LACK_OF_MEMORY_COLOR",
+    "FRAGMENTED_COLOR", "FREE_TINT", "migratetype_color", "free_color", "order_colors", "order_label",
+    "size_label", "hex_to_rgb", "page_color_table", "legend_html",
+]
+
+#: One colour per migrate type, in ``MIGRATETYPE_NAMES`` order (the rows of /proc/pagetypeinfo).
+MIGRATETYPE_COLORS: dict[str, str] = {
+    "Unmovable": "#D55E00",    # vermillion: the pages that pin a pageblock
+    "Movable": "#0072B2",      # blue
+    "Reclaimable": "#E69F00",  # orange
+    "HighAtomic": "#CC79A7",   # reddish purple
+    "CMA": "#56B4E9",          # sky blue: movable pages in a reserved area
+    "Isolate": "#F0E442",      # yellow
+}
+MIGRATETYPE_LABELS: tuple[str, ...] = MIGRATETYPE_NAMES
+
+#: Page states of :func:`~kernelmem_widgets.model.snapshot.page_states`, by code.
+STATE_LABELS: dict[int, str] = {PAGE_RESERVED: "reserved", PAGE_FREE: "free", PAGE_ALLOCATED: "allocated"}
+
+FREE_COLOR = "#E4E4E4"            # a free page whose list is not shown (the downsampled map)
+RESERVED_COLOR = "#4D4D4D"        # memblock-reserved: never given to the buddy allocator
+OUTSIDE_COLOR = "#FFFFFF"         # grid cells past the zone's ends
+OUTLINE_COLOR = "#3A3A3A"
+HIGHLIGHT_COLOR = "#000000"
+ERROR_COLOR = "#B24700"           # a darker vermillion that keeps contrast on white
+SUCCEEDS_COLOR = "#009E73"        # fragmentation index -1000: the order would succeed
+LACK_OF_MEMORY_COLOR = "#BBBBBB"  # index near 0: a failure would be for lack of memory
+FRAGMENTED_COLOR = "#D55E00"      # index near 1000: a failure would be for fragmentation
+
+#: How much of the type's colour a free page keeps (the rest is white).
+FREE_TINT = 0.4
+
+_CIVIDIS = ("#00224E", "#414D6B", "#7C7B78", "#BCAF6F", "#FEE838")
+
+
+def migratetype_color(migratetype: int | str) -> str:
+    """The colour of a migrate type given by name or number."""
+    return MIGRATETYPE_COLORS[MIGRATETYPE_NAMES[parse_migratetype(migratetype)]]
+
+
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    """``"#0072B2"`` -> ``(0, 114, 178)``."""
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def _rgb_to_hex(rgb) -> str:
+    return "#" + "".join(f"{int(round(channel)):02X}" for channel in rgb)
+
+
+def free_color(migratetype: int | str) -> str:
+    """A free page on this type's list: the type's colour mixed with white."""
+    rgb = np.array(hex_to_rgb(migratetype_color(migratetype)), dtype=float)
+    return _rgb_to_hex(FREE_TINT * rgb + (1 - FREE_TINT) * 255)
+
+
+def order_colors(max_order: int = 10) -> list[str]:
+    """One colour per order 0..max_order along the cividis ramp (dark = small, yellow = large)."""
+    anchors = np.array([hex_to_rgb(color) for color in _CIVIDIS], dtype=float)
+    positions = np.linspace(0, 1, len(anchors))
+    samples = np.linspace(0, 1, max_order + 1)
+    channels = [np.interp(samples, positions, anchors[:, channel]) for channel in range(3)]
+    return [_rgb_to_hex(rgb) for rgb in zip(*channels)]
+
+
+def size_label(nbytes: int) -> str:
+    """``32 KiB``: a block size as people read it."""
+    return format_size(nbytes)
+
+
+def order_label(order: int, page_size: int = 4096) -> str:
+    """``order 3 (32 KiB)``."""
+    return f"order {order} ({size_label(page_size << order)})"
+
+
+def page_color_table() -> np.ndarray:
+    """RGB (uint8) by ``[page state, migrate type]``: what a cell of the page map shows."""
+    table = np.zeros((3, MIGRATE_TYPES, 3), dtype=np.uint8)
+    table[PAGE_RESERVED, :] = hex_to_rgb(RESERVED_COLOR)
+    for migratetype in range(MIGRATE_TYPES):
+        table[PAGE_FREE, migratetype] = hex_to_rgb(free_color(migratetype))
+        table[PAGE_ALLOCATED, migratetype] = hex_to_rgb(migratetype_color(migratetype))
+    return table
+
+
+def legend_html(entries: list[tuple[str, str]], *, border: str = OUTLINE_COLOR) -> str:
+    """A row of colour swatches with their labels, for views that have no bqplot legend."""
+    swatches = "".join(
+        f"<span style='display:inline-block;margin-right:10px;white-space:nowrap'>"
+        f"<span style='display:inline-block;width:11px;height:11px;background:{color};"
+        f"border:1px solid {border};vertical-align:middle;margin-right:3px'></span>{label}</span>"
+        for label, color in entries
+    )
+    return f"<div style='font-size:11px;line-height:1.6'>{swatches}</div>"
