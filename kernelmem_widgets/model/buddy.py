@@ -331,10 +331,14 @@ class Zone(FallbackMixin):
         if largest < 0:
             return f"no free pages in zone {self.name}"
         return (
-            f"no free block of order >= {order} for a {MIGRATETYPE_NAMES[migratetype]} request in zone "
+            f"no free block of order >= {order} for {_article(MIGRATETYPE_NAMES[migratetype])} request in zone "
             f"{self.name}: {free:,} pages free, largest free block order {largest}"
             + (" - external fragmentation" if free >= (1 << order) else " - not enough free memory")
         )
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "AEIOUaeiou" else "a ") + word
 
 
 def _check_geometry(start_pfn: int, end_pfn: int, max_page_order: int, pageblock_order: int) -> None:

@@ -53,7 +53,7 @@ class Machine:
         self.seed = seed
         self.direct_compaction = direct_compaction
         self.bus = EventBus()
-        self._trace: Trace | None = None
+        self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
         self._boot()
@@ -125,9 +125,7 @@ class Machine:
 
     @property
     def trace(self) -> Trace:
-        """The last 2000 events as ftrace-like lines (created on first use)."""
-        if self._trace is None:
-            self._trace = Trace(self.bus)
+        """The last 2000 events since the machine was built, as ftrace-like lines."""
         return self._trace
 
     @property
@@ -260,16 +258,20 @@ class Machine:
         """``try_to_compact_pages()``: compact each suitable zone until one has the block."""
         with self.bus.batch("direct compaction"):
             for zone in zonelist:
-                mark = zone.watermark[_WMARK_NAMES[flags & 3]]
-                if not self._compaction_suitable(zone, order, mark, highest):
+                if not self._compaction_suitable(zone, order, highest):
                     continue
                 if compact_zone(zone, order).status == "success":
                     return
 
     @staticmethod
-    def _compaction_suitable(zone: Zone, order: int, mark: int, highest: int) -> bool:
-        """``compaction_suitable()``: room for the copies, and failure due to fragmentation."""
-        if not zone_watermark_ok(zone, 0, mark + (2 << order), highest, ALLOC_CMA):
+    def _compaction_suitable(zone: Zone, order: int, highest: int) -> bool:
+        """``compaction_suitable()``: room for the copies, and failure due to fragmentation.
+
+        The order-0 check uses the low watermark for costly orders (> PAGE_ALLOC_COSTLY_ORDER)
+        and the min watermark otherwise, plus ``compact_gap(order)`` = 2 << order.
+        """
+        mark = zone.watermark["low" if order > 3 else "min"] + (2 << order)
+        if not zone_watermark_ok(zone, 0, mark, highest, ALLOC_CMA):
             return False
         if order > 3:
             index = fragmentation_index(zone._area.nr_free, order)

@@ -5,6 +5,8 @@ They only build widgets; a lab wires them to public model methods.
 
 from __future__ import annotations
 
+import re
+
 import ipywidgets as widgets
 
 from ..model.gfp import gfp_migratetype, parse_gfp
@@ -53,8 +55,11 @@ def block_dropdown() -> widgets.Dropdown:
 
 
 def action_button(description: str, tooltip: str, icon: str = "", style: str = "") -> widgets.Button:
-    return widgets.Button(description=description, tooltip=tooltip, icon=icon, button_style=style,
-                          layout=widgets.Layout(width="auto"))
+    """A lab button; its CSS class ``kmw-<description>`` (``kmw-allocate``) lets browser tests find it."""
+    button = widgets.Button(description=description, tooltip=tooltip, icon=icon, button_style=style,
+                            layout=widgets.Layout(width="auto"))
+    button.add_class("kmw-" + re.sub(r"[^a-z0-9]+", "-", description.lower()).strip("-"))
+    return button
 
 
 def plain_html(text: str) -> str:
