@@ -3,3 +3,4 @@
 from .buddy_lab import BuddyLab
 
 __all__ = ["BuddyLab"]
+from .slab_lab import SlabLab  # noqa: E402,F401  (chapter 2)

@@ -179,7 +179,7 @@ class Zone(FallbackMixin):
             raise AllocationError(self.explain_failure(order, migratetype), order=order)
         self._alloc_order[slot] = order
         self._alloc_mt[slot] = migratetype
-        if self.bus.listeners:
+        if self.bus.active:
             self.bus.emit("mm_page_alloc", pfn=slot + self._base, order=order, migratetype=migratetype,
                           zone=self.name, gfp=None)
         return slot + self._base
@@ -224,7 +224,7 @@ class Zone(FallbackMixin):
             self._free_one_page(slot, order, self._pb_mt[slot >> self.pageblock_order], False)
         else:
             self._split_large_buddy(slot, order, False)
-        if self.bus.listeners:
+        if self.bus.active:
             self.bus.emit("mm_page_free", pfn=pfn, order=order, zone=self.name)
 
     def _release(self, slot: int, order: int) -> None:

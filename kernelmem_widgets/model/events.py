@@ -10,21 +10,30 @@ from __future__ import annotations
 
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 __all__ = ["Event", "EventBus", "Trace", "format_event"]
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened: a kind (the tracepoint's name) and a small dict of facts."""
 
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("kind", "data")
+
+    def __init__(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        self.kind = kind
+        self.data = {} if data is None else data
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and (self.kind, self.data) == (other.kind, other.data)
+
+    __hash__ = None  # compares by value; its dict makes it unhashable
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r}, {self.data!r})"
 
 
 Listener = Callable[[Event], None]
@@ -38,11 +47,19 @@ class EventBus:
     final ``batch_end`` event tells views that now is the time to redraw.
     """
 
-    __slots__ = ("listeners", "_depth")
+    __slots__ = ("listeners", "recorder", "_depth")
 
     def __init__(self) -> None:
-        self.listeners: list[Listener] = []
+        self.listeners: tuple[Listener, ...] = ()
+        #: One raw ``(kind, data)`` sink (the machine's :class:`Trace`): it is on from boot, so it
+        #: gets a tuple appended in C instead of an :class:`Event` and a Python call per event.
+        self.recorder: Callable[[tuple[str, dict[str, Any]]], None] | None = None
         self._depth = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether anything would see an event (callers may skip building one otherwise)."""
+        return bool(self.listeners) or self.recorder is not None
 
     @property
     def in_batch(self) -> bool:
@@ -50,18 +67,20 @@ class EventBus:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event)`` after every mutation; returns a function that unsubscribes."""
-        self.listeners.append(listener)
+        # A tuple, replaced rather than mutated, so a listener may unsubscribe during dispatch.
+        self.listeners = self.listeners + (listener,)
 
         def unsubscribe() -> None:
-            if listener in self.listeners:
-                self.listeners.remove(listener)
+            self.listeners = tuple(other for other in self.listeners if other is not listener)
 
         return unsubscribe
 
     def emit(self, kind: str, **data: Any) -> None:
+        if self.recorder is not None:
+            self.recorder((kind, data))
         if self.listeners:
             event = Event(kind, data)
-            for listener in tuple(self.listeners):
+            for listener in self.listeners:
                 listener(event)
 
     @contextmanager
@@ -134,24 +153,30 @@ def format_event(event: Event) -> str:
 
 
 class Trace:
-    """The last ``maxlen`` events of a bus, readable as ftrace-like lines."""
+    """The last ``maxlen`` events of a bus, readable as ftrace-like lines.
+
+    It is the bus's ``recorder``: the machine keeps one from boot, so its cost is every
+    allocation's cost, and recording is one C-level deque append of a ``(kind, data)`` tuple.
+    """
 
     def __init__(self, bus: EventBus, maxlen: int = 2000) -> None:
-        self.events: deque[Event] = deque(maxlen=maxlen)
-        self._unsubscribe = bus.subscribe(self._record)
+        self._raw: deque[tuple[str, dict[str, Any]]] = deque(maxlen=maxlen)
+        self._bus = bus
+        bus.recorder = self._raw.append
 
-    def _record(self, event: Event) -> None:
-        if event.kind != "batch_end":
-            self.events.append(event)
+    @property
+    def events(self) -> list[Event]:
+        return [Event(kind, data) for kind, data in self._raw if kind != "batch_end"]
 
     def lines(self, last: int | None = None) -> list[str]:
-        events = list(self.events)
+        events = self.events
         if last is not None:
             events = events[-last:] if last else []
         return [format_event(event) for event in events]
 
     def clear(self) -> None:
-        self.events.clear()
+        self._raw.clear()
 
     def close(self) -> None:
-        self._unsubscribe()
+        if self._bus.recorder == self._raw.append:
+            self._bus.recorder = None

@@ -173,7 +173,7 @@ class FallbackMixin:
         return -1
 
     def _trace_extfrag(self, slot: int, order: int, fallback_order: int, alloc_mt: int, fallback_mt: int) -> None:
-        if self.bus.listeners:
+        if self.bus.active:
             self.bus.emit(
                 "mm_page_alloc_extfrag", pfn=slot + self._base, alloc_order=order,
                 fallback_order=fallback_order, pageblock_order=self.pageblock_order,

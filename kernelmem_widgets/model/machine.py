@@ -202,7 +202,7 @@ class Machine:
         pfn = slot + zone._base
         if flags & ALLOC_HIGHATOMIC:
             zone.reserve_highatomic_pageblock(pfn, order)
-        if self.bus.listeners:
+        if self.bus.active:
             self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype, zone=zone.name,
                           gfp=gfp_name(gfp))
         return pfn

@@ -37,6 +37,20 @@ class Preset:
         default_factory=lambda: {"DMA": 256, "DMA32": 256, "Normal": 32, "HighMem": 0, "Movable": 0})
     watermark_scale_factor: int = 10
     sources: tuple[str, ...] = ()
+    # --- slab layer and kernel virtual addresses (model/slab.py, vmalloc.py, module.py) ---
+    #: "slub" (Linux 6.18), "slab" (mm/slab.c, removed in 6.8) or "slob" (mm/slob.c, removed in 6.4)
+    slab_allocator: str = "slub"
+    #: x86-64 __PAGE_OFFSET_BASE_L4 (arch/x86/include/asm/page_64_types.h), 4-level paging, no KASLR
+    page_offset: int = 0xFFFF888000000000
+    #: x86-64 __VMALLOC_BASE_L4 and VMALLOC_SIZE_TB_L4 = 32 (arch/x86/include/asm/pgtable_64_types.h)
+    vmalloc_start: int = 0xFFFFC90000000000
+    vmalloc_size: int = 32 << 40
+    #: MODULES_VADDR = __START_KERNEL_map + KERNEL_IMAGE_SIZE (1 GiB with CONFIG_RANDOMIZE_BASE),
+    #: MODULES_END = 0xffffffffff000000 (pgtable_64_types.h): 1008 MiB for module sections
+    modules_vaddr: int = 0xFFFFFFFFC0000000
+    modules_end: int = 0xFFFFFFFFFF000000
+    #: cache_line_size() on x86, used by SLAB_HWCACHE_ALIGN
+    cache_line_size: int = 64
 
     @property
     def zone_names(self) -> tuple[str, ...]:

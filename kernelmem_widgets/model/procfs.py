@@ -143,3 +143,4 @@ def render_extfrag_index(source) -> str:
 def render_unusable_index(source) -> str:
     """debugfs ``extfrag/unusable_index``: the unusable free space index of every order."""
     return _index_file(source, unusable_free_index)
+from .slabinfo import parse_slabinfo, render_slabinfo  # noqa: E402,F401  (the slab chapter)
