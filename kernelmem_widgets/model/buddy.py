@@ -23,7 +23,7 @@ from .errors import AllocationError, BadPageState, InvalidArgument, InvalidOrder
 from .events import EventBus
 from .fallback import FallbackMixin
 from .freearea import NO_ORDER, FreeArea
-from .mmzone import MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_TYPES, MIGRATE_UNMOVABLE, MIGRATETYPE_NAMES, parse_migratetype
+from .mmzone import MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_TYPES, MIGRATE_UNMOVABLE, MIGRATETYPE_BY_NAME, MIGRATETYPE_NAMES, parse_migratetype
 
 __all__ = ["Zone", "ALLOC_WMARK_MIN", "ALLOC_WMARK_LOW", "ALLOC_WMARK_HIGH", "ALLOC_NO_WATERMARKS",
            "ALLOC_OOM", "ALLOC_NON_BLOCK", "ALLOC_MIN_RESERVE", "ALLOC_CMA", "ALLOC_NOFRAGMENT",
@@ -169,7 +169,10 @@ class Zone(FallbackMixin):
         """
         if order.__class__ is not int or not 0 <= order <= self.max_page_order:
             self._check_order(order)
-        migratetype = parse_migratetype(migratetype)
+        requested = migratetype
+        migratetype = MIGRATETYPE_BY_NAME.get(requested) if requested.__class__ is str else None
+        if migratetype is None:
+            migratetype = parse_migratetype(requested)
         if not self.mobility_grouping and migratetype < MIGRATE_PCPTYPES:  # as gfp_migratetype() forces
             migratetype = MIGRATE_UNMOVABLE
         slot = self._rmqueue_smallest(order, migratetype) if not alloc_flags else -1
@@ -189,13 +192,24 @@ class Zone(FallbackMixin):
         self._alloc_mt[slot] = migratetype
 
     def _rmqueue_smallest(self, order: int, migratetype: int) -> int:
-        """``__rmqueue_smallest()``: head of the smallest non-empty list of this type, split."""
+        """``__rmqueue_smallest()``: head of the smallest non-empty list of this type, split.
+
+        The head is unlinked inline (as ``FreeArea.delete`` would) because every allocation runs it.
+        """
         area = self._area
         list_len = area.list_len
         for current_order in range(order, area.nr_orders):
-            if list_len[current_order * MIGRATE_TYPES + migratetype]:
-                slot = area.next[area.sentinel + current_order * MIGRATE_TYPES + migratetype]
-                area.delete(slot, current_order, migratetype)
+            index = current_order * MIGRATE_TYPES + migratetype
+            if list_len[index]:
+                links_next, sentinel = area.next, area.sentinel + index
+                slot = links_next[sentinel]
+                after = links_next[slot]
+                links_next[sentinel] = after
+                area.prev[after] = sentinel
+                area.buddy_order[slot] = NO_ORDER
+                area.nr_free[current_order] -= 1
+                list_len[index] -= 1
+                area.account(-(1 << current_order), migratetype)
                 if current_order > order:
                     area.add_upper_halves(slot, order, current_order, migratetype)  # expand()
                 return slot
@@ -241,28 +255,49 @@ class Zone(FallbackMixin):
             self._free_one_page(piece, pageblock_order, self._pb_mt[piece >> pageblock_order], to_tail)
 
     def _free_one_page(self, slot: int, order: int, migratetype: int, to_tail: bool) -> None:
-        """``__free_one_page()``: merge with ``pfn ^ (1 << order)`` while that buddy is free."""
+        """``__free_one_page()``: merge with ``pfn ^ (1 << order)`` while that buddy is free.
+
+        Below pageblock order the buddy shares our pageblock, hence our list: that common case
+        unlinks it inline (the same steps as ``FreeArea.delete``) because every free runs it.
+        """
         area, pb_mt = self._area, self._pb_mt
         buddy_order, max_order, pageblock_order = area.buddy_order, self.max_page_order, self.pageblock_order
+        links_next, links_prev, nr_free, list_len = area.next, area.prev, area.nr_free, area.list_len
+        merged_pages = 0
         buddy = slot
         while order < max_order:
             buddy = slot ^ (1 << order)
             if buddy_order[buddy] != order:
                 break
-            buddy_mt = migratetype
-            if order >= pageblock_order:
-                buddy_mt = pb_mt[buddy >> pageblock_order]
-                if buddy_mt != migratetype and (migratetype >= MIGRATE_PCPTYPES or buddy_mt >= MIGRATE_PCPTYPES):
-                    break
-            area.delete(buddy, order, buddy_mt)
-            if buddy_mt != migratetype:
-                self._change_pageblock_range(buddy, order, migratetype)
+            if order < pageblock_order:
+                after, before = links_next[buddy], links_prev[buddy]
+                links_next[before] = after
+                links_prev[after] = before
+                buddy_order[buddy] = NO_ORDER
+                nr_free[order] -= 1
+                list_len[order * MIGRATE_TYPES + migratetype] -= 1
+                merged_pages += 1 << order
+            elif not self._merge_across_pageblocks(buddy, order, migratetype):
+                break
             slot &= buddy
             order += 1
+        if merged_pages:
+            area.account(-merged_pages, migratetype)
         if not to_tail and order < max_order - 1:
             higher = buddy & slot
             to_tail = buddy_order[higher ^ (1 << (order + 1))] == order + 1
         area.add(slot, order, migratetype, to_tail)
+
+    def _merge_across_pageblocks(self, buddy: int, order: int, migratetype: int) -> bool:
+        """The merge step at or above pageblock order: types must be mergeable; the buddy's
+        pageblocks take our type."""
+        buddy_mt = self._pb_mt[buddy >> self.pageblock_order]
+        if buddy_mt != migratetype and (migratetype >= MIGRATE_PCPTYPES or buddy_mt >= MIGRATE_PCPTYPES):
+            return False
+        self._area.delete(buddy, order, buddy_mt)
+        if buddy_mt != migratetype:
+            self._change_pageblock_range(buddy, order, migratetype)
+        return True
 
     def _change_pageblock_range(self, slot: int, order: int, migratetype: int) -> None:
         """``change_pageblock_range()`` via ``set_pageblock_migratetype()``."""

@@ -47,19 +47,20 @@ class EventBus:
     final ``batch_end`` event tells views that now is the time to redraw.
     """
 
-    __slots__ = ("listeners", "recorder", "_depth")
+    __slots__ = ("listeners", "recorder", "active", "_depth")
 
     def __init__(self) -> None:
         self.listeners: tuple[Listener, ...] = ()
         #: One raw ``(kind, data)`` sink (the machine's :class:`Trace`): it is on from boot, so it
         #: gets a tuple appended in C instead of an :class:`Event` and a Python call per event.
         self.recorder: Callable[[tuple[str, dict[str, Any]]], None] | None = None
+        #: Whether anything would see an event: hot paths test it before building one.
+        self.active = False
         self._depth = 0
 
-    @property
-    def active(self) -> bool:
-        """Whether anything would see an event (callers may skip building one otherwise)."""
-        return bool(self.listeners) or self.recorder is not None
+    def set_recorder(self, recorder: Callable[[tuple[str, dict[str, Any]]], None] | None) -> None:
+        self.recorder = recorder
+        self.active = bool(self.listeners) or recorder is not None
 
     @property
     def in_batch(self) -> bool:
@@ -69,9 +70,11 @@ class EventBus:
         """Call ``listener(event)`` after every mutation; returns a function that unsubscribes."""
         # A tuple, replaced rather than mutated, so a listener may unsubscribe during dispatch.
         self.listeners = self.listeners + (listener,)
+        self.active = True
 
         def unsubscribe() -> None:
             self.listeners = tuple(other for other in self.listeners if other is not listener)
+            self.active = bool(self.listeners) or self.recorder is not None
 
         return unsubscribe
 
@@ -162,7 +165,7 @@ class Trace:
     def __init__(self, bus: EventBus, maxlen: int = 2000) -> None:
         self._raw: deque[tuple[str, dict[str, Any]]] = deque(maxlen=maxlen)
         self._bus = bus
-        bus.recorder = self._raw.append
+        bus.set_recorder(self._raw.append)
 
     @property
     def events(self) -> list[Event]:
@@ -179,4 +182,4 @@ class Trace:
 
     def close(self) -> None:
         if self._bus.recorder == self._raw.append:
-            self._bus.recorder = None
+            self._bus.set_recorder(None)

@@ -116,6 +116,13 @@ class FreeArea:
         self.delete(slot, order, old_mt)
         self.add(slot, order, new_mt, True)
 
+    def account(self, nr_pages: int, migratetype: int) -> None:
+        """``account_freepages()``: NR_FREE_PAGES and the CMA / HighAtomic counters."""
+        if migratetype < MIGRATE_PCPTYPES:
+            self.free_pages += nr_pages
+        else:
+            self._account_special(nr_pages, migratetype)
+
     def _account_special(self, nr_pages: int, migratetype: int) -> None:
         if migratetype == MIGRATE_ISOLATE:
             return

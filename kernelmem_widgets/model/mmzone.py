@@ -12,7 +12,7 @@ from .errors import UnknownMigrateType
 __all__ = [
     "MIGRATE_UNMOVABLE", "MIGRATE_MOVABLE", "MIGRATE_RECLAIMABLE", "MIGRATE_PCPTYPES",
     "MIGRATE_HIGHATOMIC", "MIGRATE_CMA", "MIGRATE_ISOLATE", "MIGRATE_TYPES",
-    "MIGRATETYPE_NAMES", "ZONE_NAMES", "migratetype_is_mergeable", "parse_migratetype",
+    "MIGRATETYPE_NAMES", "MIGRATETYPE_BY_NAME", "ZONE_NAMES", "migratetype_is_mergeable", "parse_migratetype",
 ]
 
 MIGRATE_UNMOVABLE = 0
@@ -30,7 +30,8 @@ MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA",
 #: ``zone_names[]`` in mm/page_alloc.c, in zone index order.
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable")
 
-_EXACT = {name: index for index, name in enumerate(MIGRATETYPE_NAMES)}
+#: Exact names to enum values: the fast path of :func:`parse_migratetype`.
+MIGRATETYPE_BY_NAME = {name: index for index, name in enumerate(MIGRATETYPE_NAMES)}
 _BY_NAME = {name.lower(): index for index, name in enumerate(MIGRATETYPE_NAMES)}
 _BY_NAME.update({f"migrate_{name.lower()}": index for index, name in enumerate(MIGRATETYPE_NAMES)})
 
@@ -46,7 +47,7 @@ def parse_migratetype(value: int | str) -> int:
     >>> parse_migratetype("movable")
     1
     """
-    exact = _EXACT.get(value) if value.__class__ is str else None
+    exact = MIGRATETYPE_BY_NAME.get(value) if value.__class__ is str else None
     if exact is not None:
         return exact
     if value.__class__ is int and 0 <= value < MIGRATE_TYPES:
