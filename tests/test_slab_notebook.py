@@ -71,7 +71,7 @@ def test_no_private_attributes_and_live_cells_unchecked():
         if touches_machine:
             assert "live" in cell.metadata.get("tags", []), f"an /sys or /proc cell not tagged live: {source[:80]!r}"
         if "live" in cell.metadata.get("tags", []):
-            assert CHECK not in source and not cell.outputs, f"a live cell must be unchecked and stored empty"
+            assert CHECK not in source and not cell.outputs, "a live cell must be unchecked and stored empty"
 
 
 def test_outline_follows_chapter_01():

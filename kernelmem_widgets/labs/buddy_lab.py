@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -21,10 +21,11 @@ from ..model.workload import AgingReport, OpResult, Workload, run_ops
 from ..views import FragmentationPlot, FreeListBars, MemoryMap, TraceView
 from ..views._binding import INTERMEDIATE_EVENTS, zone_name_for
 from ..views.controls import (RANDOM_BLOCK, action_button, block_dropdown, block_options, gfp_dropdown,
-                              order_dropdown, set_status, status_line)
+                              order_dropdown, status_line)
 from ..views.narration import (describe_allocation, describe_error, describe_free, describe_moves,
                                describe_split_half, describe_split_take)
 from ..views.palette import order_label
+from ._status import SaysWhatHappened
 
 __all__ = ["BuddyLab"]
 
@@ -44,7 +45,7 @@ class _SplitWalk:
         return len(self.preview.halves()) + 2  # take the block, one step per half, allocate
 
 
-class BuddyLab(widgets.VBox):
+class BuddyLab(SaysWhatHappened, widgets.VBox):
     """Allocate, free, split, age, compact and reset one machine, and watch one zone change.
 
     Parameters
@@ -404,18 +405,6 @@ class BuddyLab(widgets.VBox):
         finally:
             self._action_events = None
 
-    def _on_click(self, method: Callable[[], object]) -> Callable[[widgets.Button], None]:
-        def clicked(_button: widgets.Button) -> None:
-            try:
-                method()
-            except Exception as error:  # noqa: BLE001 - a bug in the kit: say so on the status line, not in a log
-                self._say(f"internal error in kernelmem-widgets ({type(error).__name__}: {error}); "
-                          "please report it", error=True)
-        return clicked
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.status_text = text
-        set_status(self.status, text, error=error)
 
     def _chosen_block(self) -> tuple[int, int] | None:
         chosen = self.block_choice.value

@@ -9,7 +9,7 @@ take, outlined for the cache on display.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,12 +20,13 @@ from ..model.slab import ALLOCATORS
 from ..model.slabinfo import render_slabinfo
 from ..model.units import format_size, memparse
 from ..views import FreeListBars, MemoryMap, TraceView
-from ..views.controls import action_button, set_status, status_line
+from ..views.controls import action_button, status_line
 from ..views.narration import describe_error
 from ..views.size_explorer import SizeExplorer
 from ..views.slab_table import CPU_CHOICES, SlabTop, SlubGeometry
 from ..views.slab_view import SlabView
 from ..views.vmalloc_view import VmallocView
+from ._status import SaysWhatHappened
 
 __all__ = ["SlabLab", "SLAB_GFP_CHOICES"]
 
@@ -33,7 +34,7 @@ SLAB_GFP_CHOICES = ("GFP_KERNEL", "GFP_ATOMIC", "GFP_KERNEL|__GFP_RECLAIMABLE", 
                     "GFP_KERNEL|__GFP_ZERO")
 
 
-class SlabLab(widgets.VBox):
+class SlabLab(SaysWhatHappened, widgets.VBox):
     """Allocate N objects of size S, free them, reboot with another CPU count or allocator, vmalloc, load modules.
 
     Parameters
@@ -433,18 +434,6 @@ class SlabLab(widgets.VBox):
         except KernelMemError as error:
             self._say(describe_error(name, error), error=True)
 
-    def _on_click(self, method: Callable[[], object]) -> Callable[[widgets.Button], None]:
-        def clicked(_button: widgets.Button) -> None:
-            try:
-                method()
-            except Exception as error:  # noqa: BLE001 - a bug in the kit: say so on the status line, not in a log
-                self._say(f"internal error in kernelmem-widgets ({type(error).__name__}: {error}); "
-                          "please report it", error=True)
-        return clicked
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.status_text = text
-        set_status(self.status, text, error=error)
 
     def _loader(self, rules: str) -> ModuleLoader:
         if rules not in self._loaders:

@@ -260,7 +260,7 @@ class Zone(FallbackMixin):
         Below pageblock order the buddy shares our pageblock, hence our list: that common case
         unlinks it inline (the same steps as ``FreeArea.delete``) because every free runs it.
         """
-        area, pb_mt = self._area, self._pb_mt
+        area = self._area
         buddy_order, max_order, pageblock_order = area.buddy_order, self.max_page_order, self.pageblock_order
         links_next, links_prev, nr_free, list_len = area.next, area.prev, area.nr_free, area.list_len
         merged_pages = 0

@@ -6,6 +6,7 @@
   migrate type and order (a list walk capped at 100000, printed ``>100000``), then pageblocks
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
 * ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
+* ``/proc/slabinfo`` — implemented in :mod:`.slabinfo` (chapter 2) and re-exported here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import re
 from .buddy import Zone
 from .errors import InvalidArgument
 from .mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
+from .slabinfo import parse_slabinfo, render_slabinfo
 from .vmstat import format_index, fragmentation_index, unusable_free_index
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
-           "render_extfrag_index", "render_unusable_index", "PAGETYPEINFO_CAP"]
+           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP"]
 
 PAGETYPEINFO_CAP = 100000
 
@@ -143,4 +145,3 @@ def render_extfrag_index(source) -> str:
 def render_unusable_index(source) -> str:
     """debugfs ``extfrag/unusable_index``: the unusable free space index of every order."""
     return _index_file(source, unusable_free_index)
-from .slabinfo import parse_slabinfo, render_slabinfo  # noqa: E402,F401  (the slab chapter)
