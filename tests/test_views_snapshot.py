@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernelmem_widgets.model import KernelMemError, Machine, Zone, procfs, snapshot
+from kernelmem_widgets.model.preview import allocation_preview
 from kernelmem_widgets.model.mmzone import MIGRATE_TYPES
 from kernelmem_widgets.model.workload import Workload
 
@@ -122,7 +123,7 @@ def test_allocation_preview_names_the_block_alloc_pages_takes(preset, ram, seed)
     for _ in range(40):
         gfp, order = GFPS[int(rng.integers(len(GFPS)))], int(rng.integers(0, 11))
         before = procfs.render_pagetypeinfo(machine)
-        preview = snapshot.allocation_preview(machine, gfp, order)
+        preview = allocation_preview(machine, gfp, order)
         assert procfs.render_pagetypeinfo(machine) == before, "the preview must not change the model"
         try:
             pfn = machine.alloc_pages(gfp, order)
@@ -142,19 +143,19 @@ def test_allocation_preview_names_the_block_alloc_pages_takes(preset, ram, seed)
 
 def test_allocation_preview_of_a_fresh_tiny_machine_claims_a_whole_block():
     machine = Machine.preset("linux-6.18-tiny")
-    preview = snapshot.allocation_preview(machine, "GFP_KERNEL", 3)
+    preview = allocation_preview(machine, "GFP_KERNEL", 3)
     assert (preview.zone, preview.pfn, preview.block_order, preview.path) == ("Normal", 0, 10, "__rmqueue_claim")
     assert preview.halves() == [(0x200, 9), (0x100, 8), (0x80, 7), (0x40, 6), (0x20, 5), (0x10, 4), (0x8, 3)]
-    movable = snapshot.allocation_preview(machine, "GFP_HIGHUSER_MOVABLE", 10)
+    movable = allocation_preview(machine, "GFP_HIGHUSER_MOVABLE", 10)
     assert (movable.pfn, movable.block_order, movable.path, movable.halves()) == (0, 10, "__rmqueue_smallest", [])
 
 
 def test_allocation_preview_raises_what_alloc_pages_raises():
     machine = Machine.preset("linux-6.18-tiny")
     with pytest.raises(KernelMemError, match="MAX_PAGE_ORDER"):
-        snapshot.allocation_preview(machine, "GFP_KERNEL", 11)
+        allocation_preview(machine, "GFP_KERNEL", 11)
     with pytest.raises(KernelMemError, match="unknown GFP flag"):
-        snapshot.allocation_preview(machine, "GFP_NONSENSE", 0)
+        allocation_preview(machine, "GFP_NONSENSE", 0)
 
 
 def test_free_block_containing_agrees_with_the_free_blocks():

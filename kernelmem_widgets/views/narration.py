@@ -6,7 +6,7 @@ from ..model.errors import (AllocationError, BadPageState, InvalidOperation, Inv
                             PfnOutOfRange, UnknownGfpFlag, UnknownMigrateType)
 from ..model.events import Event
 from ..model.mmzone import MIGRATETYPE_NAMES
-from ..model.snapshot import AllocationPreview
+from ..model.preview import AllocationPreview
 from .palette import order_label, size_label
 
 __all__ = ["describe_allocation", "describe_preview_source", "describe_split_take", "describe_split_half",
