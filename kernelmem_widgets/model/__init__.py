@@ -1,8 +1,16 @@
 """The memory model: pure Python and numpy, no Jupyter import (a test checks it).
 
-One module per kernel mechanism, named after it: ``buddy`` (mm/page_alloc.c), ``fallback``,
-``watermarks``, ``compaction`` (mm/compaction.c), ``vmstat`` (mm/vmstat.c), ``procfs``
-(/proc files), ``machine``, ``presets``, ``workload``, ``units``, ``gfp``, ``events``, ``errors``.
+One module per kernel mechanism, named after it:
+
+* page allocator (mm/page_alloc.c): ``buddy`` (a zone), ``freearea`` (its free lists),
+  ``fallback`` (migrate-type fallbacks), ``watermarks``, ``gfp``, ``mmzone`` (constants),
+  ``machine`` (zones, zonelists, the alloc_pages front end), ``presets``;
+* ``compaction`` (mm/compaction.c), ``vmstat`` (fragmentation indexes of mm/vmstat.c);
+* slab layer: ``slub_sizes``, ``slub``, ``kmalloc``, ``slab`` (the allocator), ``slab_free``,
+  ``slab_stats``, ``slab_legacy`` (SLAB), ``slob`` (SLOB); ``vmalloc``; ``module`` (load_module);
+* /proc and /sys: ``procfs``, ``slabinfo``, ``live`` (the reader's own machine);
+* for views and tests: ``snapshot`` (what views draw), ``preview`` (the next allocation),
+  ``invariants``, ``events`` (events and the trace), ``workload``, ``units``, ``errors``.
 """
 
 from .buddy import Zone
