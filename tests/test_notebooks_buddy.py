@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_support import assert_reveal_shows_answers, code_cells, read_notebook, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -38,12 +39,7 @@ RIGHT_ANSWERS_01 = {
 }
 
 
-def _read(name):
-    return nbformat.read(NOTEBOOKS / name, as_version=4)
-
-
-def _code(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
+_read, _code = read_notebook, code_cells
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -100,23 +96,7 @@ def test_chapter01_links_point_at_v6_18():
 
 # ----------------------------------------------------------------------------- the reader's path
 
-def _run_in_process(name, replace=None, only=None):
-    """Execute a notebook's code cells in one namespace (no kernel); return (namespace, stdout).
-
-    ``only(index, cell)`` picks the cells to run (default: all of them).
-    """
-    replace = replace or {}
-    namespace = {"__name__": "__notebook__"}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        for index, cell in enumerate(_code(_read(name))):
-            if only is not None and not only(index, cell):
-                continue
-            source = cell.source
-            for old, new in replace.items():
-                source = source.replace(old, new)
-            exec(compile(source, f"<{name}>", "exec"), namespace)
-    return namespace, out.getvalue()
+_run_in_process = run_in_process
 
 
 @pytest.fixture(scope="module")
@@ -140,15 +120,7 @@ def test_model_answers_written_by_the_reader_are_accepted():
 
 def test_reveal_buttons_show_the_answers(chapter01_default):
     namespace, _text = chapter01_default
-    for n in EXERCISES_01:
-        box = namespace["reveal_button"](namespace[f"check_{n}"])
-        button = box.children[0]
-        assert button.description == "Reveal"
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            button.click()
-        shown = out.getvalue()
-        assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"
+    assert_reveal_shows_answers(namespace, EXERCISES_01)
     expected = namespace["solution_1"]()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_support import (assert_reveal_shows_answers, code_cells, not_live, read_notebook,
+                              run_in_process)
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "02_slab_sizes.ipynb"
@@ -37,11 +39,10 @@ WRONG_ANSWERS = {1: ["kmalloc-24", "kmalloc-96", "kmalloc-192", "kmalloc-256", "
 
 
 def _read():
-    return nbformat.read(PATH, as_version=4)
+    return read_notebook(NAME)
 
 
-def _code(nb):
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
+_code = code_cells
 
 
 def test_notebook_is_small_valid_and_has_no_widget_state():
@@ -104,19 +105,8 @@ def test_exercises_are_complete():
 # ----------------------------------------------------------------------------- the reader's path
 
 def _run_in_process(replace=None):
-    """Execute the notebook's code cells in one namespace (no kernel); return (namespace, stdout)."""
-    replace = replace or {}
-    namespace = {"__name__": "__notebook__"}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        for cell in _code(_read()):
-            if "live" in cell.metadata.get("tags", []):
-                continue                        # the author's /sys and /proc: covered by test_slab_live.py
-            source = cell.source
-            for old, new in replace.items():
-                source = source.replace(old, new)
-            exec(compile(source, f"<{NAME}>", "exec"), namespace)
-    return namespace, out.getvalue()
+    """The chapter without its live cells (the author's /sys and /proc: see test_slab_live.py)."""
+    return run_in_process(NAME, replace, only=not_live)
 
 
 @pytest.fixture(scope="module")
@@ -160,15 +150,7 @@ def test_wrong_and_malformed_answers_are_rejected(chapter02_default):
 
 def test_reveal_buttons_show_the_answers(chapter02_default):
     namespace, _text = chapter02_default
-    for n in EXERCISES:
-        box = namespace["reveal_button"](namespace[f"check_{n}"])
-        button = box.children[0]
-        assert button.description == "Reveal"
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            button.click()
-        shown = out.getvalue()
-        assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"
+    assert_reveal_shows_answers(namespace, EXERCISES)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         namespace["check_1"](reveal=True)

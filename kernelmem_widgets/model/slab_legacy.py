@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .errors import InvalidArgument
 from .invariants import InvariantViolation
-from .slub import EMPTY, FULL, PARTIAL, Slab, SlabList, _KEEP
+from .slub import EMPTY, FULL, PARTIAL, CacheGeometry, Slab, SlabList, _KEEP
 from .slub_sizes import align_up, calculate_alignment, kmalloc_alignment
 
 __all__ = ["SlabCache", "cache_estimate", "calculate_slab_order", "enable_cpucache", "BATCHREFILL_LIMIT"]
@@ -97,7 +97,7 @@ class _Array:
         self.limit, self.batchcount, self.touched = limit, batchcount, False
 
 
-class SlabCache:
+class SlabCache(CacheGeometry):
     """A SLAB cache: geometry, tunables, three lists and the per-cpu arrays.
 
     Examples
@@ -163,14 +163,6 @@ class SlabCache:
         self.nr_slabs = 0
         self.total_objects = 0
         self.colour_next = 0
-
-    @property
-    def slab_size(self) -> int:
-        return self.size
-
-    @property
-    def pages_per_slab(self) -> int:
-        return 1 << self.order
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} (SLAB): size={self.size} order={self.order} num={self.objs_per_slab}>"

@@ -126,7 +126,23 @@ class _CpuSlab:
         self.partial: list[Slab] = []   # head is the last element
 
 
-class KmemCache:
+class CacheGeometry:
+    """What sysfs and /proc/slabinfo print about any cache's slabs (SLUB's and SLAB's alike)."""
+
+    size: int
+    order: int
+
+    @property
+    def slab_size(self) -> int:
+        """sysfs ``slab_size``: ``s->size``, the stride between objects (/proc/slabinfo ``<objsize>``)."""
+        return self.size
+
+    @property
+    def pages_per_slab(self) -> int:
+        return 1 << self.order
+
+
+class KmemCache(CacheGeometry):
     """A SLUB cache: the numbers /sys/kernel/slab/<name>/ shows, and (when owned) its slabs.
 
     Parameters
@@ -194,15 +210,6 @@ class KmemCache:
         self.total_objects = 0
 
     # ------------------------------------------------------------------ geometry views
-    @property
-    def slab_size(self) -> int:
-        """sysfs ``slab_size``: ``s->size``, the stride between objects (/proc/slabinfo ``<objsize>``)."""
-        return self.size
-
-    @property
-    def pages_per_slab(self) -> int:
-        return 1 << self.order
-
     @property
     def leftover(self) -> int:
         """Bytes at the end of each slab that no object uses: ``(PAGE_SIZE << order) % size``."""
