@@ -85,7 +85,9 @@ class SlabView(widgets.VBox):
                 bq.Axis(scale=self.x_scale, label="objects", tick_format="d")]
         self.figure = bq.Figure(marks=[self.bars], axes=axes,
                                 fig_margin={"top": 10, "bottom": 40, "left": 120, "right": 15},
-                                layout=widgets.Layout(width=f"{self.width}px", height="200px"))
+                                layout=widgets.Layout(width=f"{self.width}px", height="420px"))
+        # A fixed height: resizing the figure while its marks update raced in bqplot's front end
+        # ("Error setting state: Cannot read properties of undefined (reading 'scale')").
 
     @property
     def cache(self):
@@ -132,7 +134,6 @@ class SlabView(widgets.VBox):
         with self.figure.hold_sync():
             self.x_scale.max = float(top)
             self.bars.x, self.bars.y = labels, y.astype(np.int64)
-            self.figure.layout.height = f"{min(620, max(160, 60 + 22 * len(labels)))}px"
 
     def _header(self, slab, cache) -> str:
         if slab.allocator == "slob":
