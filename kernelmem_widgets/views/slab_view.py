@@ -86,8 +86,8 @@ class SlabView(widgets.VBox):
         self.figure = bq.Figure(marks=[self.bars], axes=axes,
                                 fig_margin={"top": 10, "bottom": 40, "left": 120, "right": 15},
                                 layout=widgets.Layout(width=f"{self.width}px", height="420px"))
-        # A fixed height: resizing the figure while its marks update raced in bqplot's front end
-        # ("Error setting state: Cannot read properties of undefined (reading 'scale')").
+        # A fixed height: a figure that resizes on every redraw relayouts its axes each time, and
+        # the bars only get thinner as slabs are added.
 
     @property
     def cache(self):
