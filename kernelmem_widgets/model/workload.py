@@ -174,6 +174,7 @@ class OpResult:
     order: int | None = None
     error: str = ""
     detail: str = ""
+    page_size: int = 4096
     extra: dict = field(default_factory=dict)
 
     def line(self, reveal: bool = True) -> str:
@@ -182,7 +183,7 @@ class OpResult:
         if self.error:
             return f"{self.op:<28} -> failed: {self.error}"
         if self.pfn is not None:
-            return f"{self.op:<28} -> pfn {self.pfn:#x} ({format_size(4096 << (self.order or 0))})"
+            return f"{self.op:<28} -> pfn {self.pfn:#x} ({format_size(self.page_size << (self.order or 0))})"
         return f"{self.op:<28} -> {self.detail}"
 
 
@@ -222,7 +223,7 @@ def run_ops(machine, ops: Sequence[str]) -> list[OpResult]:
 
 
 def _run_one(machine, op: str, verb: str, args: list[str]) -> OpResult:
-    result = OpResult(op)
+    result = OpResult(op, page_size=machine.page_size)
     try:
         if verb == "alloc":
             result.order = int(args[0], 0)
