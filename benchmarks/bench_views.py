@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kernelmem_widgets.model import Machine, Zone, snapshot  # noqa: E402
-from kernelmem_widgets.model.mmzone import MIGRATE_MOVABLE  # noqa: E402
-from kernelmem_widgets.model.vmstat import fragmentation_index  # noqa: E402
+from kernelmem_widgets.model import Machine, Zone  # noqa: E402
+from kernelmem_widgets.model.page_alloc import snapshot  # noqa: E402
+from kernelmem_widgets.model.page_alloc.mmzone import MIGRATE_MOVABLE  # noqa: E402
+from kernelmem_widgets.model.page_alloc.vmstat import fragmentation_index  # noqa: E402
 from kernelmem_widgets.model.workload import Workload  # noqa: E402
 
 RUNS = 20

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..model.errors import KernelMemError
 from ..model.events import Event
-from ..model.preview import AllocationPreview, allocation_preview
-from ..model.snapshot import free_block_containing
+from ..model.page_alloc.preview import AllocationPreview, allocation_preview
+from ..model.page_alloc.snapshot import free_block_containing
 from ..model.workload import AgingReport, OpResult, Workload, run_ops
 from ..views import FragmentationPlot, FreeListBars, MemoryMap, TraceView
 from ..views._binding import INTERMEDIATE_EVENTS, zone_name_for

@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..model.errors import InvalidOperation, KernelMemError
-from ..model.module import MODULE_RULES, ModuleLoader
-from ..model.slab import ALLOCATORS
-from ..model.slabinfo import render_slabinfo
+from ..model.vmalloc.module import MODULE_RULES, ModuleLoader
+from ..model.slab.slab_common import ALLOCATORS
+from ..model.slab.slabinfo import render_slabinfo
 from ..model.units import format_size, memparse
 from ..views import FreeListBars, MemoryMap, TraceView
 from ..views.controls import action_button, status_line

@@ -1,27 +1,29 @@
 """The memory model: pure Python and numpy, no Jupyter import (a test checks it).
 
-One module per kernel mechanism, named after it:
+One package per kernel subsystem, layered as the kernel is; imports point down only (a test
+parses every module's imports and checks it):
 
-* page allocator (mm/page_alloc.c): ``buddy`` (a zone), ``freearea`` (its free lists),
-  ``fallback`` (migrate-type fallbacks), ``watermarks``, ``gfp``, ``mmzone`` (constants),
-  ``machine`` (zones, zonelists, the alloc_pages front end), ``presets``;
-* ``compaction`` (mm/compaction.c), ``vmstat`` (fragmentation indexes of mm/vmstat.c);
-* slab layer: ``slub_sizes``, ``slub``, ``kmalloc``, ``slab`` (the allocator), ``slab_free``,
-  ``slab_stats``, ``slab_legacy`` (SLAB), ``slob`` (SLOB); ``vmalloc``; ``module`` (load_module);
-* /proc and /sys: ``procfs``, ``slabinfo``, ``live`` (the reader's own machine);
-* for views and tests: ``snapshot`` (what views draw), ``preview`` (the next allocation),
-  ``invariants``, ``events`` (events and the trace), ``workload``, ``units``, ``errors``.
+    machine, presets, procfs, live, workload       the machine and what reads or drives it
+        vmalloc/     mm/vmalloc.c, kernel/module/  vmalloc, kvmalloc, module loading
+        slab/        mm/slub.c, mm/slab_common.c   kmalloc, SLUB (and SLAB, SLOB of older kernels)
+        page_alloc/  mm/page_alloc.c, compaction.c zones, free lists, fallback, watermarks, GFP
+    errors, events, units                          used by every layer, import none of them
+
+``machine`` (``Machine``) owns the zones, the slab allocator and the vmalloc space of one
+simulated computer; ``presets`` holds each kernel version's rules as data; ``procfs`` renders
+and parses /proc files; ``live`` reads the reader's own machine; ``workload`` ages a machine.
+Each subpackage's ``__init__`` names the kernel files it follows and re-exports its public
+names (``from kernelmem_widgets.model.slab import KmemCache``).
 """
 
-from .buddy import Zone
-from .compaction import CompactionResult, compact_zone
+from . import page_alloc, slab, vmalloc
 from .errors import (AllocationError, BadPageState, InvalidArgument, InvalidOperation, InvalidOrder,
                      InvalidSize, KernelMemError, PfnOutOfRange, UnknownGfpFlag, UnknownMigrateType,
                      UnknownPreset)
 from .events import Event, EventBus, Trace, format_event
-from .gfp import gfp_migratetype, gfp_name, gfp_zone, parse_gfp
 from .machine import Machine
-from .mmzone import MIGRATETYPE_NAMES, ZONE_NAMES, parse_migratetype
+from .page_alloc import (MIGRATETYPE_NAMES, ZONE_NAMES, CompactionResult, Zone, compact_zone, gfp_migratetype, gfp_name,
+                         gfp_zone, parse_gfp, parse_migratetype)
 from .presets import PRESETS, Preset, get_preset
 from .units import format_size, memparse
 

@@ -116,3 +116,7 @@ class ModuleLoadError(KernelMemError):
     def __init__(self, message: str, *, errno: int):
         super().__init__(message)
         self.errno = errno
+
+
+class InvariantViolation(KernelMemError, AssertionError):
+    """The model broke one of its own rules (a bug in the model, never the user's)."""

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .buddy import ALLOC_WMARK_LOW, Zone
+from .page_alloc.buddy import ALLOC_WMARK_LOW, Zone
 from .errors import KernelMemError
-from .mmzone import MIGRATETYPE_NAMES, parse_migratetype
+from .page_alloc.mmzone import MIGRATETYPE_NAMES, parse_migratetype
 from .procfs import parse_buddyinfo, parse_pagetypeinfo
-from .watermarks import zone_watermark_ok
+from .page_alloc.watermarks import zone_watermark_ok
 
 __all__ = ["LiveUnavailable", "read_proc", "read_buddyinfo", "read_pagetypeinfo", "read_zoneinfo_watermarks",
            "zone_from_buddyinfo", "would_succeed", "Verdict"]

@@ -14,17 +14,17 @@ from typing import Iterable
 
 import numpy as np
 
-from .buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NOFRAGMENT,
+from .page_alloc.buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NOFRAGMENT,
                     ALLOC_NON_BLOCK, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, Zone)
-from .compaction import CompactionResult, compact_zone
+from .page_alloc.compaction import CompactionResult, compact_zone
 from .errors import AllocationError, InvalidArgument, InvalidOrder, PfnOutOfRange
 from .events import EventBus, Trace
-from .gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
-from .mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
+from .page_alloc.gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
+from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
 from .presets import Preset, get_preset
 from .units import format_size, memparse
-from .vmstat import fragmentation_index
-from .watermarks import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
+from .page_alloc.vmstat import fragmentation_index
+from .page_alloc.watermarks import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
                          setup_per_zone_wmarks, zone_watermark_ok)
 
 __all__ = ["Machine"]
@@ -132,7 +132,7 @@ class Machine:
     def slab(self):
         """This machine's slab allocator (kmalloc caches, mm/slub.c), created on first use."""
         if self._slab is None:
-            from .slab import SlabAllocator
+            from .slab.slab_common import SlabAllocator
 
             self._slab = SlabAllocator(self)
         return self._slab
@@ -141,7 +141,7 @@ class Machine:
     def vmalloc(self):
         """This machine's vmalloc area (mm/vmalloc.c), created on first use."""
         if self._vmalloc is None:
-            from .vmalloc import VmallocSpace
+            from .vmalloc.vmalloc import VmallocSpace
 
             self._vmalloc = VmallocSpace(self)
         return self._vmalloc

@@ -6,17 +6,17 @@
   migrate type and order (a list walk capped at 100000, printed ``>100000``), then pageblocks
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
 * ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
-* ``/proc/slabinfo`` — implemented in :mod:`.slabinfo` (chapter 2) and re-exported here.
+* ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
 """
 
 from __future__ import annotations
 
 import re
-from .buddy import Zone
+from .page_alloc.buddy import Zone
 from .errors import InvalidArgument
-from .mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
-from .slabinfo import parse_slabinfo, render_slabinfo
-from .vmstat import format_index, fragmentation_index, unusable_free_index
+from .page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
+from .slab.slabinfo import parse_slabinfo, render_slabinfo
+from .page_alloc.vmstat import format_index, fragmentation_index, unusable_free_index
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
            "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP"]

@@ -1,7 +1,7 @@
 """Reusable views bound to a model: they draw, and forward clicks to public model methods.
 
 No view holds simulation state: each subscribes to its model's event bus and redraws from the
-snapshot functions of :mod:`kernelmem_widgets.model.snapshot`, once per user action.
+snapshot functions of :mod:`kernelmem_widgets.model.page_alloc.snapshot`, once per user action.
 """
 
 from . import controls, narration, palette

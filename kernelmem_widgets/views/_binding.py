@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..model.buddy import Zone
+from ..model.page_alloc.buddy import Zone
 from ..model.errors import InvalidArgument
 from ..model.events import Event
 

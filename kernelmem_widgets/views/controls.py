@@ -9,8 +9,8 @@ import re
 
 import ipywidgets as widgets
 
-from ..model.gfp import gfp_migratetype, parse_gfp
-from ..model.mmzone import MIGRATETYPE_NAMES
+from ..model.page_alloc.gfp import gfp_migratetype, parse_gfp
+from ..model.page_alloc.mmzone import MIGRATETYPE_NAMES
 from . import palette
 
 __all__ = ["GFP_CHOICES", "RANDOM_BLOCK", "order_dropdown", "gfp_dropdown", "block_dropdown", "block_options",

@@ -16,8 +16,8 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..model.snapshot import free_list_counts
-from ..model.vmstat import fragmentation_index
+from ..model.page_alloc.snapshot import free_list_counts
+from ..model.page_alloc.vmstat import fragmentation_index
 from . import palette
 from ._binding import ModelWatcher
 

@@ -12,8 +12,8 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..model.mmzone import MIGRATETYPE_NAMES
-from ..model.snapshot import free_list_counts
+from ..model.page_alloc.mmzone import MIGRATETYPE_NAMES
+from ..model.page_alloc.snapshot import free_list_counts
 from . import palette
 from ._binding import ModelWatcher
 

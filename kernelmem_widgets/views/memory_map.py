@@ -13,8 +13,8 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..model.mmzone import MIGRATE_TYPES
-from ..model.snapshot import allocated_blocks, downsampled_map, free_blocks, page_states
+from ..model.page_alloc.mmzone import MIGRATE_TYPES
+from ..model.page_alloc.snapshot import allocated_blocks, downsampled_map, free_blocks, page_states
 from . import palette
 from ._binding import ModelWatcher
 from ._png import encode_png
@@ -56,7 +56,7 @@ class MemoryMap(widgets.VBox):
         Cells per row.
     detail_limit : int
         Zones of at most this many pages get one cell per page and block outlines; larger
-        zones one cell per bin of :func:`~kernelmem_widgets.model.snapshot.downsampled_map`.
+        zones one cell per bin of :func:`~kernelmem_widgets.model.page_alloc.snapshot.downsampled_map`.
     nr_bins : int
         How many bins to ask for in a large zone (the map rounds bins to whole 4 MiB blocks).
     width : int

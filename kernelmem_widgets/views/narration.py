@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..model.errors import (AllocationError, BadPageState, InvalidOperation, InvalidOrder, KernelMemError,
                             PfnOutOfRange, UnknownGfpFlag, UnknownMigrateType)
 from ..model.events import Event
-from ..model.mmzone import MIGRATETYPE_NAMES
-from ..model.preview import AllocationPreview
+from ..model.page_alloc.mmzone import MIGRATETYPE_NAMES
+from ..model.page_alloc.preview import AllocationPreview
 from .palette import order_label, size_label
 
 __all__ = ["describe_allocation", "describe_preview_source", "describe_split_take", "describe_split_half",

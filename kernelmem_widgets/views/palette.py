@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES, parse_migratetype
-from ..model.snapshot import PAGE_ALLOCATED, PAGE_FREE, PAGE_RESERVED
+from ..model.page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES, parse_migratetype
+from ..model.page_alloc.snapshot import PAGE_ALLOCATED, PAGE_FREE, PAGE_RESERVED
 from ..model.units import format_size
 
 __all__ = [
@@ -42,7 +42,7 @@ MIGRATETYPE_COLORS: dict[str, str] = {
 }
 MIGRATETYPE_LABELS: tuple[str, ...] = MIGRATETYPE_NAMES
 
-#: Page states of :func:`~kernelmem_widgets.model.snapshot.page_states`, by code.
+#: Page states of :func:`~kernelmem_widgets.model.page_alloc.snapshot.page_states`, by code.
 STATE_LABELS: dict[int, str] = {PAGE_RESERVED: "reserved", PAGE_FREE: "free", PAGE_ALLOCATED: "allocated"}
 
 FREE_COLOR = "#E4E4E4"            # a free page whose list is not shown (the downsampled map)

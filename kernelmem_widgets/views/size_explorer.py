@@ -13,10 +13,10 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
-from ..model.kmalloc import (KMALLOC_INFO, TYPE_PREFIX, kmalloc_index, kmalloc_max_cache_size, kmalloc_max_size,
+from ..model.slab.kmalloc import (KMALLOC_INFO, TYPE_PREFIX, kmalloc_index, kmalloc_max_cache_size, kmalloc_max_size,
                              kmalloc_size_roundup)
-from ..model.slub import KmemCache
-from ..model.slub_sizes import get_order
+from ..model.slab.slub import KmemCache
+from ..model.slab.slub_sizes import get_order
 from ..model.units import format_size
 from . import palette
 

@@ -7,8 +7,8 @@ import html
 import ipywidgets as widgets
 
 from ..model.errors import KernelMemError
-from ..model.kmalloc import KMALLOC_INFO, kmalloc_indexes
-from ..model.slub import KmemCache
+from ..model.slab.kmalloc import KMALLOC_INFO, kmalloc_indexes
+from ..model.slab.slub import KmemCache
 from ._binding import ModelWatcher
 
 __all__ = ["SlabTop", "SlubGeometry", "CPU_CHOICES"]

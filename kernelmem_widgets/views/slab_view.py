@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..model.errors import KernelMemError
-from ..model.slab_stats import STATE_CODES
+from ..model.slab.slab_stats import STATE_CODES
 from ..model.units import format_size
 from . import palette
 from ._binding import ModelWatcher

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..model.buddy import Zone
+from ..model.page_alloc.buddy import Zone
 from ..model.events import Trace
 from ._binding import ModelWatcher
 

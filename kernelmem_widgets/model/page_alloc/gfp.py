@@ -1,0 +1,144 @@
+"""GFP flags: which zones an allocation may use and which migrate type it gets.
+
+Follows include/linux/gfp_types.h and include/linux/gfp.h of Linux 6.18: ``gfp_zone()`` (the
+GFP_ZONE_TABLE), ``gfp_migratetype()`` and the composite flags.  A gfp value here is a
+``frozenset`` of the base ``__GFP_*`` names; :func:`parse_gfp` reads strings such as
+``"GFP_KERNEL | __GFP_ZERO"``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterable
+
+from ..errors import UnknownGfpFlag
+from .mmzone import MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE
+
+__all__ = ["BASE_FLAGS", "COMPOSITE_FLAGS", "Gfp", "parse_gfp", "gfp_zone", "gfp_migratetype", "gfp_name"]
+
+Gfp = frozenset
+
+#: The ``__GFP_*`` bits of gfp_types.h that the model knows about.
+BASE_FLAGS = (
+    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE", "__GFP_RECLAIMABLE",
+    "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_ZERO", "__GFP_DIRECT_RECLAIM",
+    "__GFP_KSWAPD_RECLAIM", "__GFP_WRITE", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL",
+    "__GFP_NORETRY", "__GFP_MEMALLOC", "__GFP_COMP", "__GFP_NOMEMALLOC", "__GFP_HARDWALL",
+    "__GFP_THISNODE", "__GFP_ACCOUNT", "__GFP_ZEROTAGS", "__GFP_SKIP_ZERO", "__GFP_SKIP_KASAN",
+    "__GFP_NOLOCKDEP",
+)
+
+_RECLAIM = ("__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM")
+_KERNEL = _RECLAIM + ("__GFP_IO", "__GFP_FS")
+_USER = _KERNEL + ("__GFP_HARDWALL",)
+
+#: Composite flags as gfp_types.h defines them (Linux 6.18), in the order ``gfp_name`` tries them.
+COMPOSITE_FLAGS: dict[str, frozenset[str]] = {
+    "GFP_HIGHUSER_MOVABLE": frozenset(_USER + ("__GFP_HIGHMEM", "__GFP_MOVABLE", "__GFP_SKIP_KASAN")),
+    "GFP_HIGHUSER": frozenset(_USER + ("__GFP_HIGHMEM",)),
+    "GFP_USER": frozenset(_USER),
+    "GFP_KERNEL_ACCOUNT": frozenset(_KERNEL + ("__GFP_ACCOUNT",)),
+    "GFP_KERNEL": frozenset(_KERNEL),
+    "GFP_NOFS": frozenset(_RECLAIM + ("__GFP_IO",)),
+    "GFP_NOIO": frozenset(_RECLAIM),
+    "GFP_ATOMIC": frozenset(("__GFP_HIGH", "__GFP_KSWAPD_RECLAIM")),
+    "GFP_NOWAIT": frozenset(("__GFP_KSWAPD_RECLAIM", "__GFP_NOWARN")),
+    "GFP_DMA32": frozenset(("__GFP_DMA32",)),
+    "GFP_DMA": frozenset(("__GFP_DMA",)),
+    "__GFP_RECLAIM": frozenset(_RECLAIM),
+}
+
+_ZONE_BITS = ("__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE")
+#: GFP_ZONE_TABLE of include/linux/gfp.h: zone bits -> highest zone the allocation may use.
+_GFP_ZONE_TABLE = {
+    frozenset(): "Normal",
+    frozenset({"__GFP_DMA"}): "DMA",
+    frozenset({"__GFP_HIGHMEM"}): "HighMem",
+    frozenset({"__GFP_DMA32"}): "DMA32",
+    frozenset({"__GFP_MOVABLE"}): "Normal",
+    frozenset({"__GFP_MOVABLE", "__GFP_DMA"}): "DMA",
+    frozenset({"__GFP_MOVABLE", "__GFP_HIGHMEM"}): "Movable",
+    frozenset({"__GFP_MOVABLE", "__GFP_DMA32"}): "DMA32",
+}
+
+
+def _accepted() -> str:
+    return (
+        "accepted: " + ", ".join(COMPOSITE_FLAGS) + " and the __GFP_* bits "
+        + ", ".join(BASE_FLAGS) + ", joined with '|'"
+    )
+
+
+def parse_gfp(value: str | Iterable[str]) -> Gfp:
+    """Turn ``"GFP_KERNEL | __GFP_ZERO"`` (or an iterable of names) into a set of base flags.
+
+    >>> sorted(parse_gfp("GFP_DMA32"))
+    ['__GFP_DMA32']
+    """
+    if isinstance(value, frozenset) and value <= _BASE_SET:
+        return value
+    if isinstance(value, str):
+        return _parse_text(value)
+    return _parse_names(list(value))
+
+
+_BASE_SET = frozenset(BASE_FLAGS)
+
+
+@lru_cache(maxsize=256)
+def _parse_text(value: str) -> Gfp:
+    return _parse_names(value.split("|"))
+
+
+def _parse_names(names: list) -> Gfp:
+    flags: set[str] = set()
+    for raw in names:
+        name = str(raw).strip()
+        if name in COMPOSITE_FLAGS:
+            flags |= COMPOSITE_FLAGS[name]
+        elif name in BASE_FLAGS:
+            flags.add(name)
+        elif name in ("0", ""):
+            if len(names) == 1 and name == "":
+                raise UnknownGfpFlag(f"empty GFP mask; {_accepted()}")
+        else:
+            raise UnknownGfpFlag(f"unknown GFP flag {name!r}; {_accepted()}")
+    return frozenset(flags)
+
+
+def gfp_zone(gfp: Gfp) -> str:
+    """``gfp_zone()``: the name of the highest zone this mask may allocate from.
+
+    Combinations the table marks GFP_ZONE_BAD (for example ``__GFP_DMA | __GFP_DMA32``) raise.
+    """
+    bits = frozenset(flag for flag in _ZONE_BITS if flag in gfp)
+    if bits not in _GFP_ZONE_TABLE:
+        raise UnknownGfpFlag(
+            f"GFP zone modifiers {' | '.join(sorted(bits))} cannot be combined (GFP_ZONE_BAD in "
+            "include/linux/gfp.h); use at most one of __GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM, "
+            "optionally with __GFP_MOVABLE"
+        )
+    return _GFP_ZONE_TABLE[bits]
+
+
+def gfp_migratetype(gfp: Gfp) -> int:
+    """``gfp_migratetype()``: __GFP_MOVABLE -> Movable, __GFP_RECLAIMABLE -> Reclaimable."""
+    if "__GFP_MOVABLE" in gfp:
+        return MIGRATE_MOVABLE
+    if "__GFP_RECLAIMABLE" in gfp:
+        return MIGRATE_RECLAIMABLE
+    return MIGRATE_UNMOVABLE
+
+
+def gfp_name(gfp: Gfp) -> str:
+    """Spell a mask the way the kernel's ``%pGg`` does: composite names first, then bits."""
+    remaining = set(gfp)
+    parts: list[str] = []
+    for name, flags in COMPOSITE_FLAGS.items():
+        if name.startswith("__"):
+            continue
+        if flags and flags <= remaining:
+            parts.append(name)
+            remaining -= flags
+    parts.extend(flag for flag in BASE_FLAGS if flag in remaining)
+    return "|".join(parts) if parts else "0"

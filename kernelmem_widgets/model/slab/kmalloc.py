@@ -1,0 +1,124 @@
+"""kmalloc's size classes: which cache a request lands in, and what it is called.
+
+Follows include/linux/slab.h and mm/slab_common.c of Linux 6.18 (gregkh/linux slab.h @ 2519003d,
+slab_common.c @ 344789964c): ``kmalloc_info[]``, ``kmalloc_size_index[]`` with
+``size_index_elem()``, ``kmalloc_slab()`` (``fls(size - 1)`` above 192 bytes), ``kmalloc_type()``
+and ``kmalloc_size_roundup()``.  The same tables served SLAB (whose smallest cache was 32 bytes:
+KMALLOC_SHIFT_LOW 5, so ``setup_kmalloc_cache_index_table()`` sends 1..24 bytes to kmalloc-32)
+until it was removed in 6.8; SLOB had no size classes at all.
+
+>>> [kmalloc_cache_name(n) for n in (1, 8, 9, 65, 96, 97, 129, 193, 4097, 8192)]
+['kmalloc-8', 'kmalloc-8', 'kmalloc-16', 'kmalloc-96', 'kmalloc-96', 'kmalloc-128', 'kmalloc-192', 'kmalloc-256', 'kmalloc-8k', 'kmalloc-8k']
+>>> kmalloc_cache_name(512, "GFP_DMA"), kmalloc_cache_name(64, "GFP_KERNEL_ACCOUNT")
+('dma-kmalloc-512', 'kmalloc-cg-64')
+>>> kmalloc_cache_name(8193) is None
+True
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidSize
+from ..page_alloc.gfp import parse_gfp
+
+__all__ = ["ZERO_SIZE_PTR", "KMALLOC_NORMAL", "KMALLOC_RECLAIM", "KMALLOC_DMA", "KMALLOC_CGROUP", "TYPE_PREFIX",
+           "KMALLOC_INFO", "kmalloc_shift_high", "kmalloc_max_cache_size", "kmalloc_max_size", "kmalloc_index",
+           "kmalloc_indexes", "kmalloc_type", "kmalloc_cache_name", "kmalloc_size_roundup", "check_size"]
+
+#: ``ZERO_SIZE_PTR ((void *)16)``: what kmalloc(0) returns; kfree() accepts it like NULL
+ZERO_SIZE_PTR = 16
+
+#: ``enum kmalloc_cache_type`` with CONFIG_ZONE_DMA, CONFIG_MEMCG, !CONFIG_SLUB_TINY and no
+#: CONFIG_RANDOM_KMALLOC_CACHES (a distribution x86-64 kernel)
+KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_DMA, KMALLOC_CGROUP = 0, 1, 2, 3
+TYPE_PREFIX = {KMALLOC_NORMAL: "kmalloc-", KMALLOC_RECLAIM: "kmalloc-rcl-", KMALLOC_DMA: "dma-kmalloc-",
+               KMALLOC_CGROUP: "kmalloc-cg-"}
+
+#: ``kmalloc_info[]``: index -> (size, short name); index 0 is the zero-size slot
+KMALLOC_INFO = ((0, "0"), (96, "96"), (192, "192"), (8, "8"), (16, "16"), (32, "32"), (64, "64"), (128, "128"),
+                (256, "256"), (512, "512"), (1024, "1k"), (2048, "2k"), (4096, "4k"), (8192, "8k"),
+                (16384, "16k"), (32768, "32k"), (65536, "64k"), (131072, "128k"), (262144, "256k"),
+                (524288, "512k"), (1048576, "1M"), (2097152, "2M"))
+
+#: ``kmalloc_size_index[24]``: (size - 1) / 8 -> kmalloc_info index, for sizes 1..192
+_SIZE_INDEX = (3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2)
+
+
+def kmalloc_shift_high(page_size: int = 4096) -> int:
+    """``KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1``: SLUB (and SLAB since 6.1) serve up to two pages."""
+    return page_size.bit_length()
+
+
+def kmalloc_max_cache_size(page_size: int = 4096) -> int:
+    """``KMALLOC_MAX_CACHE_SIZE``: 8 KiB with 4 KiB pages; larger requests go to the page allocator."""
+    return 1 << kmalloc_shift_high(page_size)
+
+
+def kmalloc_max_size(page_size: int = 4096, max_page_order: int = 10) -> int:
+    """``KMALLOC_MAX_SIZE = 1 << (MAX_PAGE_ORDER + PAGE_SHIFT)``: 4 MiB on x86-64."""
+    return page_size << max_page_order
+
+
+def kmalloc_index(size: int, shift_low: int = 3) -> int:
+    """``kmalloc_slab()``'s index: the size_index table up to 192 bytes, ``fls(size - 1)`` above.
+
+    ``shift_low`` is KMALLOC_SHIFT_LOW: 3 for SLUB, 5 for SLAB (sizes below 32 use kmalloc-32).
+    """
+    if size <= 192:
+        index = _SIZE_INDEX[(size - 1) >> 3]
+        return max(index, shift_low) if index > 2 else index
+    return (size - 1).bit_length()
+
+
+def kmalloc_indexes(page_size: int = 4096, shift_low: int = 3) -> list[int]:
+    """The indexes ``create_kmalloc_caches()`` creates, in creation order: 96, 192, then 2^low..2^high."""
+    return [1, 2] + list(range(shift_low, kmalloc_shift_high(page_size) + 1))
+
+
+def kmalloc_type(gfp, zone_dma: bool = True) -> int:
+    """``kmalloc_type()``: __GFP_DMA first, then __GFP_RECLAIMABLE, then __GFP_ACCOUNT (memcg)."""
+    if "__GFP_DMA" in gfp and zone_dma:
+        return KMALLOC_DMA
+    if "__GFP_RECLAIMABLE" in gfp:
+        return KMALLOC_RECLAIM
+    if "__GFP_ACCOUNT" in gfp:
+        return KMALLOC_CGROUP
+    return KMALLOC_NORMAL
+
+
+def check_size(size, what: str = "kmalloc") -> int:
+    """Validate a request size the way a C caller cannot: a ``size_t`` is a non-negative integer."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise InvalidSize(f"{what}() size {size!r} is not an integer number of bytes (size_t); "
+                          "accepted: 0 or a positive integer such as 100 or 4096")
+    if size < 0:
+        raise InvalidSize(f"{what}() size {size} is negative: size_t is unsigned, so C would see "
+                          f"{size % (1 << 64):,} bytes, far above KMALLOC_MAX_SIZE; accepted: 0 or a positive integer")
+    return size
+
+
+def kmalloc_cache_name(size: int, gfp="GFP_KERNEL", *, page_size: int = 4096, shift_low: int = 3,
+                       zone_dma: bool = True) -> str | None:
+    """The name of the cache ``kmalloc(size, gfp)`` uses, as /proc/slabinfo spells it.
+
+    Returns None for 0 (ZERO_SIZE_PTR, no cache) and above KMALLOC_MAX_CACHE_SIZE (the page
+    allocator).  ``shift_low=5`` gives SLAB's classes.
+    """
+    check_size(size)
+    if size == 0 or size > kmalloc_max_cache_size(page_size):
+        return None
+    kind = kmalloc_type(parse_gfp(gfp), zone_dma)
+    return TYPE_PREFIX[kind] + KMALLOC_INFO[kmalloc_index(size, shift_low)][1]
+
+
+def kmalloc_size_roundup(size: int, *, page_size: int = 4096, max_page_order: int = 10, shift_low: int = 3) -> int:
+    """``kmalloc_size_roundup()``: the bytes kmalloc would really reserve for ``size``.
+
+    >>> kmalloc_size_roundup(100), kmalloc_size_roundup(9000), kmalloc_size_roundup(0)
+    (128, 16384, 0)
+    """
+    check_size(size)
+    if size and size <= kmalloc_max_cache_size(page_size):
+        return KMALLOC_INFO[kmalloc_index(size, shift_low)][0]
+    if size and size <= kmalloc_max_size(page_size, max_page_order):
+        return page_size << ((size - 1) // page_size).bit_length()
+    return size

@@ -1,0 +1,384 @@
+"""vmalloc: virtually contiguous memory built from single pages (mm/vmalloc.c, Linux 6.18).
+
+``vmalloc(size)`` is ``__vmalloc_node_range()``: the size is page-aligned, ``__get_vm_area_node()``
+adds ONE guard page and ``alloc_vmap_area()`` takes the lowest free range of the vmalloc area that
+fits (first fit by address); then ``__vmalloc_area_node()`` allocates the ``struct page *`` array
+(kmalloc up to a page, a nested vmalloc above, flagged ``vpages``) and ``vm_area_alloc_pages()``
+takes order-0 pages from the buddy allocator one at a time.  The pages need not be adjacent: on a
+machine that has been running a while they are scattered, on a fresh one consecutive order-0
+allocations often come out adjacent.  ``vfree()`` gives the pages back at once but the virtual
+range only lazily: it waits on the purge list (shown as "unpurged vm_area" in /proc/vmallocinfo)
+until more than ``lazy_max_pages() = fls(num_online_cpus()) * 32 MiB`` are waiting, or until an
+allocation finds no room.
+
+Addresses are x86-64's (VMALLOC_START 0xffffc90000000000, 32 TiB, 4-level paging, no KASLR: see
+:mod:`..presets`); another window can be given (the module loader uses one for i386).  Not
+modelled: the per-node pools of recently freed ranges (6.9+), huge vmalloc mappings
+(``vmalloc_huge()``), the page tables themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AllocationError, DoubleFree, InvalidArgument, InvalidFree, InvalidSize, InvariantViolation
+from ..page_alloc.gfp import gfp_name, parse_gfp
+from ..slab.kmalloc import check_size
+from ..slab.slub_sizes import align_up, fls
+from ..units import format_size
+
+__all__ = ["VmallocSpace", "VmArea", "kvmalloc", "kvfree"]
+
+_NESTED_KEEP = frozenset(("__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_HIGH", "__GFP_IO", "__GFP_FS",
+                          "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_MEMALLOC",
+                          "__GFP_NOMEMALLOC", "__GFP_NOLOCKDEP"))
+
+
+class VmArea:
+    """``struct vm_struct``: ``size`` includes the guard page, ``pages`` are the backing pfns."""
+
+    __slots__ = ("addr", "size", "pages", "caller", "array", "vpages")
+
+    def __init__(self, addr: int, size: int, caller: str) -> None:
+        self.addr, self.size, self.caller = addr, size, caller
+        self.pages: list[int] = []
+        self.array = None          # kmalloc pointer, or the nested VmArea holding the page array
+        self.vpages = False
+
+    @property
+    def nr_pages(self) -> int:
+        return len(self.pages)
+
+    def __repr__(self) -> str:
+        return f"<vm_area {self.addr:#x}-{self.addr + self.size:#x} pages={len(self.pages)} {self.caller}>"
+
+
+class VmallocSpace:
+    """One window of kernel virtual addresses handed out by vmalloc (or by module_alloc()).
+
+    Examples
+    --------
+    >>> from kernelmem_widgets.model import Machine
+    >>> space = Machine.preset("linux-6.18-tiny").vmalloc
+    >>> addr = space.vmalloc(3 * 4096 + 1)
+    >>> hex(addr), space.area(addr).size, space.area(addr).nr_pages
+    ('0xffffc90000000000', 20480, 4)
+    """
+
+    def __init__(self, machine, *, start: int | None = None, end: int | None = None, name: str = "vmalloc",
+                 numa: bool = True, nr_cpus: int | None = None) -> None:
+        config = machine.config
+        self.machine, self.name, self.numa = machine, name, numa
+        self.page_size = machine.page_size
+        self.start = getattr(config, "vmalloc_start", 0xFFFFC90000000000) if start is None else start
+        self.end = (self.start + getattr(config, "vmalloc_size", 32 << 40) - 1) if end is None else end
+        if not 0 <= self.start < self.end or self.start % self.page_size:
+            raise InvalidArgument(f"vmalloc window {self.start:#x}..{self.end:#x} must be page-aligned and non-empty")
+        cpus = config.nr_cpus if nr_cpus is None else nr_cpus
+        self.lazy_max_pages = fls(cpus) * ((32 << 20) // self.page_size)
+        self._free: list[list[int]] = [[self.start, self.end]]
+        self._busy: dict[int, VmArea] = {}
+        self._lazy: list[VmArea] = []
+        self.lazy_nr = 0
+        self._vfreed: set[int] = set()
+        self.width = 16 if self.end > 0xFFFFFFFF else 8
+        self.pointer_size = 8 if self.end > 0xFFFFFFFF else 4      # sizeof(struct page *): i386 windows are 32-bit
+
+    # ------------------------------------------------------------------ queries
+    def is_vmalloc_addr(self, addr: int) -> bool:
+        """``is_vmalloc_addr()``: inside this window."""
+        return isinstance(addr, int) and self.start <= addr < self.end
+
+    def area(self, addr: int) -> VmArea:
+        """The live area starting at ``addr`` (``find_vm_area()``)."""
+        try:
+            return self._busy[addr]
+        except KeyError:
+            raise InvalidArgument(f"no vmalloc area starts at {addr!r}") from None
+
+    def areas(self) -> list[VmArea]:
+        return [self._busy[a] for a in sorted(self._busy)]
+
+    def vmalloc_to_pfn(self, addr: int) -> int:
+        """``vmalloc_to_pfn()``: the page frame behind any address inside a live area."""
+        for area in self._busy.values():
+            if area.addr <= addr < area.addr + area.size - self.page_size:
+                return area.pages[(addr - area.addr) // self.page_size]
+        raise InvalidArgument(f"{addr:#x} is not inside a live vmalloc area (or it is a guard page)")
+
+    def mapping(self, addr: int) -> dict[str, np.ndarray]:
+        """Virtual address, pfn and physical address of every page of the area at ``addr``."""
+        area = self.area(addr)
+        pfns = np.array(area.pages, dtype=np.int64)
+        virt = area.addr + np.arange(len(pfns), dtype=np.uint64) * np.uint64(self.page_size)
+        return {"virt": virt, "pfn": pfns, "phys": pfns * self.page_size}
+
+    @property
+    def used(self) -> int:
+        """Bytes of virtual space reserved by live areas (guard pages included)."""
+        return sum(area.size for area in self._busy.values())
+
+    # ------------------------------------------------------------------ vmalloc / vfree
+    def vmalloc(self, size: int, gfp="GFP_KERNEL", *, caller: str = "vmalloc") -> int:
+        """``vmalloc(size)``: ``PAGE_ALIGN(size)`` bytes, virtually contiguous, one guard page after.
+
+        Raises :class:`AllocationError` with the kernel's message when the range or the pages
+        cannot be found.  Every page and the address range are then given back; only a slab the
+        page-array kmalloc() had to create stays cached (empty), as the slab allocator keeps it.
+        """
+        with self.machine.bus.batch("vmalloc"):           # one redraw for views, not one per page
+            return self._vmalloc(size, gfp, caller)
+
+    def _vmalloc(self, size: int, gfp, caller: str) -> int:
+        flags = parse_gfp(gfp)
+        check_size(size, "vmalloc")
+        if size == 0:
+            raise InvalidSize("vmalloc(0): __vmalloc_node_range() hits WARN_ON_ONCE(!size) and returns NULL; "
+                              "accepted: 1 byte or more (rounded up to whole pages)")
+        real_size = size
+        size = align_up(size, self.page_size)
+        total = sum(zone.managed_pages for zone in self.machine.zones)
+        if size // self.page_size > total:
+            raise AllocationError(f"vmalloc error: size {real_size}, exceeds total pages ({total:,} pages of RAM)",
+                                  order=0, reason="exceeds total pages")
+        addr = self._alloc_range(size + self.page_size, real_size, flags)
+        area = VmArea(addr, size + self.page_size, caller)
+        self._busy[addr] = area
+        try:
+            self._populate(area, size, flags, caller)
+        except AllocationError:
+            self._busy.pop(addr)
+            self._give_back_range(addr, area.size)
+            raise
+        self._vfreed.discard(addr)
+        if self.machine.bus.active:
+            self.machine.bus.emit("vmalloc", addr=addr, size=area.size, nr_pages=len(area.pages), caller=caller,
+                                  space=self.name, pfns=tuple(area.pages))
+        return addr
+
+    def vzalloc(self, size: int, gfp="GFP_KERNEL", *, caller: str = "vzalloc") -> int:
+        return self.vmalloc(size, parse_gfp(gfp) | {"__GFP_ZERO"}, caller=caller)
+
+    def _populate(self, area: VmArea, size: int, flags, caller: str) -> None:
+        """``__vmalloc_area_node()``: the page array, then order-0 pages one by one."""
+        nr_pages = size // self.page_size
+        array_size = nr_pages * self.pointer_size               # nr_pages * sizeof(struct page *)
+        nested = frozenset((flags & _NESTED_KEEP) | {"__GFP_ZERO"})
+        if array_size > self.page_size:
+            area.array = self._busy[self.vmalloc(array_size, nested, caller=caller)]
+            area.vpages = True
+        else:
+            area.array = self.machine.slab.kmalloc(array_size, nested)
+        page_gfp = gfp_name(flags if flags & {"__GFP_DMA", "__GFP_DMA32"} else flags | {"__GFP_HIGHMEM"})
+        alloc_pages, pages = self.machine.alloc_pages, area.pages     # a mask string: the machine caches its plan
+        try:
+            for _ in range(nr_pages):
+                pages.append(alloc_pages(page_gfp, 0))
+        except AllocationError as error:
+            for pfn in area.pages:
+                self.machine.free_pages(pfn, 0)
+            area.pages.clear()
+            self._drop_array(area, lazy=False)
+            raise AllocationError(f"vmalloc error: size {size}, failed to allocate pages ({gfp_name(flags)}): "
+                                  f"{error.reason}", order=0, reason=error.reason) from None
+
+    def _drop_array(self, area: VmArea, lazy: bool) -> None:
+        if area.vpages:
+            inner = area.array
+            if lazy:
+                self.vfree(inner.addr)
+            else:
+                self._busy.pop(inner.addr)
+                for pfn in inner.pages:
+                    self.machine.free_pages(pfn, 0)
+                self._drop_array(inner, lazy=False)
+                self._give_back_range(inner.addr, inner.size)
+        elif area.array is not None:
+            self.machine.slab.kfree(area.array)
+        area.array, area.vpages = None, False
+
+    def vfree(self, addr) -> None:
+        """``vfree(addr)``: pages back to the buddy allocator now, the address range lazily."""
+        with self.machine.bus.batch("vfree"):
+            self._vfree(addr)
+
+    def _vfree(self, addr) -> None:
+        if addr is None or addr == 0:
+            return
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise InvalidArgument(f"vfree({addr!r}): a pointer is an integer address")
+        if addr % self.page_size:
+            raise InvalidFree(f"Trying to vfree() bad address ({addr:#x}): vmalloc areas start on a page boundary",
+                              ptr=addr)
+        area = self._busy.get(addr)
+        if area is None:
+            if addr in self._vfreed:
+                raise DoubleFree(f"Trying to vfree() nonexistent vm area ({addr:#x}): it was vfree()d already - "
+                                 "a double free", ptr=addr)
+            raise InvalidFree(f"Trying to vfree() nonexistent vm area ({addr:#x}): vmalloc() never returned this "
+                              "address" + (" (it is inside another area)" if self._inside(addr) else ""), ptr=addr)
+        del self._busy[addr]
+        for pfn in area.pages:
+            self.machine.free_pages(pfn, 0)
+        nr_pages = len(area.pages)
+        area.pages = []
+        self._drop_array(area, lazy=True)
+        self._vfreed.add(addr)
+        self._lazy.append(area)
+        self.lazy_nr += area.size // self.page_size
+        if self.lazy_nr > self.lazy_max_pages:
+            self.purge()
+        if self.machine.bus.active:
+            self.machine.bus.emit("vfree", addr=addr, size=area.size, nr_pages=nr_pages, space=self.name)
+
+    def unwind(self, addr: int) -> None:
+        """Undo a :meth:`vmalloc` completely, the virtual range included (an error path's rollback)."""
+        area = self._busy.pop(addr)
+        for pfn in area.pages:
+            self.machine.free_pages(pfn, 0)
+        area.pages = []
+        self._drop_array(area, lazy=False)
+        self._give_back_range(addr, area.size)
+
+    def _inside(self, addr: int) -> bool:
+        return any(a.addr < addr < a.addr + a.size for a in self._busy.values())
+
+    def purge(self) -> int:
+        """``purge_vmap_area_lazy()``: every lazily freed range becomes reusable; returns how many."""
+        purged = len(self._lazy)
+        for area in self._lazy:
+            self._give_back_range(area.addr, area.size)
+        self._lazy.clear()
+        self.lazy_nr = 0
+        return purged
+
+    # ------------------------------------------------------------------ address ranges
+    def _alloc_range(self, size: int, real_size: int, flags) -> int:
+        """``alloc_vmap_area()``: lowest fit, purging lazily freed ranges once if nothing fits."""
+        addr = _first_fit(self._free, size)
+        if addr is None and self._lazy:
+            merged = [list(r) for r in self._free]
+            for area in self._lazy:
+                _insert_range(merged, area.addr, area.size)
+            if _first_fit(merged, size) is not None:
+                self.purge()
+                addr = _first_fit(self._free, size)
+        if addr is None:
+            reason = (f"vmap allocation for size {size} failed: use vmalloc=<size> to increase size "
+                      f"(the {self.name} area {self.start:#x}-{self.end:#x} has no free range of "
+                      f"{format_size(size)}; largest free range {format_size(self.largest_free())})")
+            raise AllocationError(f"vmalloc error: size {real_size}, vm_struct allocation failed: {reason}",
+                                  order=0, reason=reason)
+        _take_range(self._free, addr, size)
+        return addr
+
+    def _give_back_range(self, addr: int, size: int) -> None:
+        _insert_range(self._free, addr, size)
+
+    def largest_free(self) -> int:
+        return max((end - start for start, end in self._free), default=0)
+
+    # ------------------------------------------------------------------ /proc/vmallocinfo
+    def render_vmallocinfo(self) -> str:
+        """/proc/vmallocinfo (``vmalloc_info_show()``), with real addresses instead of hashed %pK."""
+        width = self.width
+        out = []
+        for area in self.areas():
+            line = f"0x{area.addr:0{width}x}-0x{area.addr + area.size:0{width}x} {area.size:7d} {area.caller}"
+            if area.pages:
+                line += f" pages={len(area.pages)}"
+            line += " vmalloc"
+            if area.vpages:
+                line += " vpages"
+            if self.numa and area.pages:
+                line += f" N0={len(area.pages)}"
+            out.append(line + "\n")
+        for area in self._lazy:
+            out.append(f"0x{area.addr:0{width}x}-0x{area.addr + area.size:0{width}x} {area.size:7d} unpurged vm_area\n")
+        return "".join(out)
+
+    def check_invariants(self) -> None:
+        spans = sorted([(a.addr, a.addr + a.size, "busy") for a in self._busy.values()]
+                       + [(a.addr, a.addr + a.size, "lazy") for a in self._lazy]
+                       + [(s, e, "free") for s, e in self._free])
+        position = self.start
+        for start, end, kind in spans:
+            _require(start == position, f"{self.name}: gap or overlap at {position:#x} (next {kind} range {start:#x})")
+            position = end
+        _require(position == self.end, f"{self.name}: ranges do not cover the window")
+        _require(all(a[1] < b[0] for a, b in zip(self._free, self._free[1:])), f"{self.name}: unmerged free ranges")
+        seen = set()
+        for area in self._busy.values():
+            _require(len(area.pages) == area.size // self.page_size - 1, f"{area}: page count != size - guard")
+            for pfn in area.pages:
+                _require(pfn not in seen, f"pfn {pfn:#x} backs two vmalloc pages")
+                seen.add(pfn)
+                _require(self.machine.zone_of(pfn).allocated_order(pfn) == 0, f"pfn {pfn:#x} is not an order-0 page")
+        _require(self.lazy_nr == sum(a.size for a in self._lazy) // self.page_size, f"{self.name}: lazy_nr")
+
+
+def _first_fit(free: list[list[int]], size: int):
+    for start, end in free:
+        if end - start >= size:
+            return start
+    return None
+
+
+def _take_range(free: list[list[int]], addr: int, size: int) -> None:
+    for i, (start, end) in enumerate(free):
+        if start <= addr and addr + size <= end:
+            pieces = [[start, addr]] if start < addr else []
+            pieces += [[addr + size, end]] if addr + size < end else []
+            free[i:i + 1] = pieces
+            return
+    raise InvariantViolation(f"range {addr:#x}+{size} is not free")
+
+
+def _insert_range(free: list[list[int]], addr: int, size: int) -> None:
+    from bisect import bisect_left
+
+    i = bisect_left(free, [addr, addr])
+    free.insert(i, [addr, addr + size])
+    if i + 1 < len(free) and free[i][1] == free[i + 1][0]:
+        free[i][1] = free[i + 1][1]
+        del free[i + 1]
+    if i > 0 and free[i - 1][1] == free[i][0]:
+        free[i - 1][1] = free[i][1]
+        del free[i]
+
+
+def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
+    """``kvmalloc()``: kmalloc first (quietly, without direct reclaim above a page), else vmalloc.
+
+    Follows ``__kvmalloc_node_noprof()`` / ``kmalloc_gfp_adjust()`` of mm/slub.c (Linux 6.18).
+    """
+    flags = parse_gfp(gfp)
+    check_size(size, "kvmalloc")
+    attempt = flags
+    if size > machine.page_size:
+        attempt = flags | {"__GFP_NOWARN"}
+        if "__GFP_RETRY_MAYFAIL" not in flags:
+            attempt = attempt - {"__GFP_DIRECT_RECLAIM"}
+        attempt = attempt - {"__GFP_NOFAIL"}
+    try:
+        return machine.slab.kmalloc(size, frozenset(attempt))
+    except AllocationError:
+        if size <= machine.page_size or "__GFP_DIRECT_RECLAIM" not in flags:
+            raise
+    if size > (1 << 31) - 1:
+        raise AllocationError(f"kvmalloc({size}): above INT_MAX, refused (WARN_ON_ONCE)", order=0,
+                              reason="above INT_MAX")
+    return machine.vmalloc.vmalloc(size, flags, caller="kvmalloc")
+
+
+def kvfree(machine, ptr) -> None:
+    """``kvfree()``: vfree() for a vmalloc address, kfree() for anything else."""
+    if isinstance(ptr, int) and not isinstance(ptr, bool) and machine.vmalloc.is_vmalloc_addr(ptr):
+        machine.vmalloc.vfree(ptr)
+    else:
+        machine.slab.kfree(ptr)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise InvariantViolation(message)

@@ -1,0 +1,59 @@
+"""Helpers shared by the chapter tests: read a notebook, run its code in-process, press Reveal."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import nbformat
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CHECK = "# NBVAL_CHECK_OUTPUT"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def read_notebook(name: str):
+    return nbformat.read(NOTEBOOKS / name, as_version=4)
+
+
+def code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def run_in_process(name: str, replace=None, only=None):
+    """Execute a notebook's code cells in one namespace (no kernel); return (namespace, stdout).
+
+    ``replace`` maps source text to substitute (a reader typing an answer); ``only(index, cell)``
+    picks the cells to run (default: every cell not tagged ``live``, whose output is the
+    author's machine).
+    """
+    replace = replace or {}
+    namespace = {"__name__": "__notebook__"}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for index, cell in enumerate(code_cells(read_notebook(name))):
+            if only is not None and not only(index, cell):
+                continue
+            source = cell.source
+            for old, new in replace.items():
+                source = source.replace(old, new)
+            exec(compile(source, f"<{name}>", "exec"), namespace)
+    return namespace, out.getvalue()
+
+
+def not_live(_index, cell) -> bool:
+    return "live" not in cell.metadata.get("tags", [])
+
+
+def assert_reveal_shows_answers(namespace, exercises) -> None:
+    """Each exercise's Reveal button prints an answer, not 'not answered'."""
+    for n in exercises:
+        box = namespace["reveal_button"](namespace[f"check_{n}"])
+        button = box.children[0]
+        assert button.description == "Reveal"
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            button.click()
+        shown = out.getvalue()
+        assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"
