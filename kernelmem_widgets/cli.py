@@ -5,6 +5,8 @@ Examples::
     kernelmem --preset linux-6.18-tiny -A "alloc 0,alloc 2,alloc 1"        # pfns shown as ?
     kernelmem --preset linux-6.18-tiny -A "alloc 0,alloc 2,alloc 1" -c     # with the answers
     kernelmem --preset linux-6.18-x86_64 --ram 4G --age 50000 --seed 7 -c  # buddyinfo after aging
+    kernelmem problems 01 --seed 7 --student alice                         # a problem set (see problems/cli.py)
+    kernelmem grade answers/                                               # grade a class's answer files
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("problems", "grade"):  # problem sets and grading: kernelmem_widgets.problems.cli
+        from .problems.cli import main as problems_main
+
+        return problems_main(argv)
     args = _parser().parse_args(argv)
     try:
         machine = Machine.preset(args.preset, ram=args.ram, seed=args.seed)
