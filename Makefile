@@ -51,5 +51,5 @@ bench: $(STAMP_TEST)
 	[ $$found -eq 1 ] || echo "no benchmarks/bench_*.py found"
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) .venv-nbgrader build dist *.egg-info .pytest_cache .hypothesis test-artifacts
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +

@@ -9,6 +9,7 @@ Examples::
     kernelmem problems 01 --seed 7 --student alice --template > alice.txt   # a file to fill in
     kernelmem grade alice.txt                           # score it (recomputed from its header)
     kernelmem grade submissions/ --key key.json         # a class summary
+    kernelmem problems 01 --seed 7 --nbgrader course    # course/source/ch01/ch01.ipynb for nbgrader
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def _problems_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--compute", action="store_true", help="show the answers inline instead of ?")
     parser.add_argument("--key", action="store_true", help="print only the answer key")
     parser.add_argument("--template", action="store_true", help="print an answer file to fill in")
+    parser.add_argument("--nbgrader", metavar="COURSE_DIR", default=None,
+                        help="write the set as an nbgrader source assignment under COURSE_DIR/source/")
+    parser.add_argument("--name", default=None, help="with --nbgrader: the assignment's name (default chNN)")
     for flag, kind, text in _GENERATOR_OPTIONS:
         parser.add_argument(flag, type=kind, default=None, help=text)
     return parser
@@ -96,6 +100,10 @@ def _problems(args) -> str:
     problems = problem_set(args.chapter, args.seed, student=args.student, count=args.count, **options)
     if args.template:
         return answer_template(problems)
+    if args.nbgrader:
+        from .nbgrader import export_assignment
+
+        return f"wrote {export_assignment(problems, args.nbgrader, args.name)}\n"
     return problems.render(args.format, reveal=args.compute, key_only=args.key)
 
 
