@@ -17,7 +17,7 @@ Kernel files followed (each module names its version):
 It sits above the vmalloc layer (ioremap takes vmalloc address space) and below the machine.
 """
 
-from . import bootlog, cmdline, e820, early, firmware, iomem, ioremap, memblock, setup, zones
+from . import bootlog, cmdline, e820, early, firmware, iomem, ioremap, live_memmap, memblock, setup, zones
 from .cmdline import CmdlineParam, InvalidBootParameter, memparse, parse_cmdline, simple_strtoull
 from .e820 import (E820_STYLES, E820_TYPE_ACPI, E820_TYPE_NVS, E820_TYPE_PMEM, E820_TYPE_PRAM, E820_TYPE_RAM,
                    E820_TYPE_RESERVED, E820_TYPE_SOFT_RESERVED, E820_TYPE_UNUSABLE, E820Entry, E820Table,
