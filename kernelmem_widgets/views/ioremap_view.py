@@ -19,6 +19,7 @@ from ..model.boot.ioremap import CACHE_MODES, access_cost
 from . import palette
 from ._binding import ModelWatcher
 from ._png import encode_png
+from .physical_map import _replace_image
 
 __all__ = ["IoremapView", "virtual_row"]
 
@@ -50,9 +51,9 @@ class IoremapView(widgets.VBox):
         self.row = np.zeros((width, 3), dtype=np.uint8)
         self.start = self.span = 0
         self.x_scale = bq.LinearScale(min=0.0, max=1.0)
-        self.y_scale = bq.LinearScale(min=1.0, max=0.0)
+        self.y_scale = bq.LinearScale(min=0.0, max=1.0, reverse=True)
         self.image_mark = bq.Image(image=widgets.Image(value=b"", format="png"),
-                                   scales={"x": self.x_scale, "y": self.y_scale}, x=[0.0, 1.0], y=[0.0, 1.0])
+                                   scales={"x": self.x_scale, "y": self.y_scale}, x=[0.0, 1.0], y=[1.0, 0.0])
         self.x_axis = bq.Axis(scale=self.x_scale, label="offset from VMALLOC_START (MiB): ioremap areas",
                               tick_format="d")
         self.figure = bq.Figure(marks=[self.image_mark], axes=[self.x_axis],
@@ -72,7 +73,7 @@ class IoremapView(widgets.VBox):
         with self.figure.hold_sync():
             self.x_scale.min, self.x_scale.max = 0.0, mib
             self.image_mark.x = [0.0, mib]
-            self.image_mark.image.value = encode_png(np.repeat(self.row[None, :, :], 8, axis=0))
+            _replace_image(self.image_mark, encode_png(np.repeat(self.row[None, :, :], 8, axis=0)))
         self.table.value = self.render_table()
 
     def render_table(self) -> str:

@@ -83,10 +83,10 @@ class PhysicalMap(widgets.VBox):
                                             style={"button_width": "110px"})
         self.window.observe(lambda _change: self.refresh(), names="value")
         self.x_scale = bq.LinearScale(min=0.0, max=1.0)
-        self.y_scale = bq.LinearScale(min=float(len(ROWS)), max=0.0)
+        self.y_scale = bq.LinearScale(min=0.0, max=float(len(ROWS)), reverse=True)   # row 0 at the top
         self.image_mark = bq.Image(image=widgets.Image(value=b"", format="png"),
                                    scales={"x": self.x_scale, "y": self.y_scale}, x=[0.0, 1.0],
-                                   y=[0.0, float(len(ROWS))])
+                                   y=[float(len(ROWS)), 0.0])                        # (bottom, top)
         self.x_axis = bq.Axis(scale=self.x_scale, label="physical address (GiB)", tick_format=".3~f")
         self.figure = bq.Figure(marks=[self.image_mark], axes=[self.x_axis],
                                 fig_margin={"top": 8, "bottom": 42, "left": 10, "right": 15},
@@ -116,7 +116,7 @@ class PhysicalMap(widgets.VBox):
         with self.figure.hold_sync():
             self.x_scale.min, self.x_scale.max = 0.0, gib
             self.image_mark.x = [0.0, gib]
-            self.image_mark.image.value = png
+            _replace_image(self.image_mark, png)
         boot = self.machine.boot
         hidden = boot.firmware.total() - boot.table.total()
         self.caption.value = html.escape(
@@ -133,3 +133,10 @@ class PhysicalMap(widgets.VBox):
     def close(self) -> None:
         self.watcher.close()
         super().close()
+
+
+def _replace_image(mark: bq.Image, png: bytes) -> None:
+    """Give the mark a new image widget: bqplot's front end redraws on ``change:image`` of the mark."""
+    old = mark.image
+    mark.image = widgets.Image(value=png, format="png")
+    old.close()
