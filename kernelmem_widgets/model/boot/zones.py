@@ -25,6 +25,11 @@ def resolve_firmware(preset, ram_bytes: int | None, e820) -> tuple[E820Table, st
             raise InvalidFirmwareMap(f"preset {preset.name} names no firmware; pass e820=<an E820Table or boot log>")
         return firmware_map(name, ram_bytes), name
     if isinstance(e820, E820Table):
+        if not e820.is_sorted_and_disjoint() or any(entry.size == 0 for entry in e820):
+            raise InvalidFirmwareMap(
+                "the firmware map is unsorted, overlapping or has empty entries: e820__memory_setup_default() "
+                "runs e820__update_table() on such a map before it prints 'BIOS-e820:' (overlaps resolved in "
+                "favour of the higher type); sanitise it first with table.update_table()")
         return e820.copy(), ""
     if isinstance(e820, str):
         if "\n" not in e820 and ":" not in e820:

@@ -112,3 +112,35 @@ def test_i386_mem_1g_vmalloc_and_highmem():
     assert bigger.config.vmalloc_size == 512 << 20              # "vmalloc=size forces ... exactly 'size' bytes"
     with pytest.raises(InvalidBootParameter, match="lowmem"):
         Machine.preset("linux-2.6.35-i386", cmdline="vmalloc=1G")
+
+
+def test_an_overlapping_firmware_map_is_refused_until_sanitised():
+    overlapping = E820Table([(0, 0x9FC00, 1), (0x100000, 0x7FF00000, 1), (0x7FF00000, 0x100000, 2),
+                             (0x70000000, 0x1000000, 2)])
+    with pytest.raises(Exception, match="unsorted, overlapping"):
+        Machine.preset("linux-6.18-x86_64", e820=overlapping)
+    overlapping.update_table()
+    machine = Machine.preset("linux-6.18-x86_64", e820=overlapping)
+    assert "BIOS-e820: [mem 0x0000000070000000-0x0000000070ffffff] reserved" in machine.dmesg()
+
+
+def test_seeded_ioremap_iounmap_keeps_every_invariant():
+    import random
+
+    rng = random.Random(11)
+    machine = Machine.preset("linux-6.18-x86_64", ram="2G", cmdline="mem=1G memmap=256M$0x20000000")
+    held = []
+    for _step in range(200):
+        if held and rng.random() < 0.4:
+            machine.iounmap(held.pop(rng.randrange(len(held))))
+        else:
+            phys = rng.choice([0x20000000, 0x40000000, 0x80000000, 0xFEBF0000]) + rng.randrange(0, 1 << 20, 4096)
+            size = rng.choice([4096, 1 << 16, 1 << 20, 3 << 20, 64 << 20])
+            try:
+                held.append(machine.ioremap(phys, size))
+            except Exception as error:
+                assert type(error).__name__ == "IoremapRefused", error
+        machine.vmalloc.check_invariants()
+        machine.ioremap_space.check_invariants()
+        machine.check_invariants()
+    assert len(set(held)) == len(held)
