@@ -1,6 +1,7 @@
 """One composed dashboard per chapter: views and controls, wired to public model methods."""
 
+from .boot_lab import BootLab
 from .buddy_lab import BuddyLab
 from .slab_lab import SlabLab
 
-__all__ = ["BuddyLab", "SlabLab"]
+__all__ = ["BuddyLab", "SlabLab", "BootLab"]

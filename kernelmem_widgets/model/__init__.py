@@ -4,6 +4,7 @@ One package per kernel subsystem, layered as the kernel is; imports point down o
 parses every module's imports and checks it):
 
     machine, presets, procfs, live, workload       the machine and what reads or drives it
+        boot/        arch/x86/kernel/e820.c, mm/memblock.c, ioremap.c  firmware map, mem=, iomem, ioremap
         vmalloc/     mm/vmalloc.c, kernel/module/  vmalloc, kvmalloc, module loading
         slab/        mm/slub.c, mm/slab_common.c   kmalloc, SLUB (and SLAB, SLOB of older kernels)
         page_alloc/  mm/page_alloc.c, compaction.c zones, free lists, fallback, watermarks, GFP
@@ -16,7 +17,7 @@ Each subpackage's ``__init__`` names the kernel files it follows and re-exports 
 names (``from kernelmem_widgets.model.slab import KmemCache``).
 """
 
-from . import page_alloc, slab, vmalloc
+from . import boot, page_alloc, slab, vmalloc
 from .errors import (AllocationError, BadPageState, InvalidArgument, InvalidOperation, InvalidOrder,
                      InvalidSize, KernelMemError, PfnOutOfRange, UnknownGfpFlag, UnknownMigrateType,
                      UnknownPreset)

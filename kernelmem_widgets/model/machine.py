@@ -46,8 +46,8 @@ class Machine:
     """
 
     def __init__(self, preset: Preset, ram: str | int | None = None, *, seed: int | None = None,
-                 direct_compaction: bool = True) -> None:
-        self.config = preset
+                 direct_compaction: bool = True, e820=None, cmdline: str | None = None) -> None:
+        self.config = self._preset = preset
         self.ram_bytes = memparse(preset.default_ram if ram is None else ram)
         _check_ram(self.ram_bytes, preset)
         self.seed = seed
@@ -56,21 +56,42 @@ class Machine:
         self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
+        # chapter 6 (model/boot/): boot from a firmware map and a command line instead of flat RAM
+        self.boot = self._firmware = self._iomem = self._ioremap = None
+        self.cmdline = "" if cmdline is None else cmdline
+        if e820 is not None or cmdline is not None:
+            from .boot.zones import resolve_firmware
+
+            self._firmware, self.firmware_name = resolve_firmware(preset, self.ram_bytes, e820)
         self._boot()
 
     @classmethod
-    def preset(cls, name: str, ram: str | int | None = None, *, seed: int | None = None, **changes) -> "Machine":
-        """Build a machine from a named preset; ``changes`` override preset fields (``nr_cpus=8``)."""
+    def preset(cls, name: str, ram: str | int | None = None, *, seed: int | None = None, e820=None,
+               cmdline: str | None = None, **changes) -> "Machine":
+        """Build a machine from a named preset; ``changes`` override preset fields (``nr_cpus=8``).
+
+        With ``e820`` (True or None for the preset's firmware, a firmware name, an ``E820Table``
+        or a boot log's BIOS-e820 lines) and/or ``cmdline`` (``"mem=1G memmap=64M$0x30000000"``)
+        the machine boots as the kernel does, from the firmware map through memblock
+        (:mod:`.boot`); without either it is flat RAM as in the earlier chapters.
+        """
         preset = get_preset(name)
         if changes:
             try:
                 preset = preset.with_changes(**changes)
             except TypeError as error:
                 raise InvalidArgument(f"unknown preset field in {sorted(changes)}: {error}") from None
-        return cls(preset, ram, seed=seed)
+        return cls(preset, ram, seed=seed, e820=e820, cmdline=cmdline)
 
     # ------------------------------------------------------------------ boot
     def _boot(self) -> None:
+        if self._firmware is not None:
+            from .boot.zones import boot_machine
+
+            self.config = self._preset
+            self.boot = boot_machine(self, self._firmware, self.cmdline)
+            self._iomem = self._ioremap = None
+            return
         preset = self.config
         self.nr_pages = self.ram_bytes // preset.page_size
         free_ranges = _subtract(self.nr_pages, [(start // preset.page_size, -(-end // preset.page_size))
@@ -109,6 +130,83 @@ class Machine:
         self._vmalloc = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
+
+    def reboot(self, cmdline: str | None = None, e820=None) -> None:
+        """Boot again from the firmware map, with a new command line (and map): chapter 6's *boot* button.
+
+        Everything is checked before the machine changes: a bad parameter raises
+        :class:`~.boot.cmdline.InvalidBootParameter` and leaves the machine as it was.
+        """
+        from .boot.setup import boot_memory
+        from .boot.zones import resolve_firmware
+
+        firmware, name = (self._firmware, getattr(self, "firmware_name", "")) if e820 is None and \
+            self._firmware is not None else resolve_firmware(self._preset, self.ram_bytes, e820)
+        cmdline = self.cmdline if cmdline is None else cmdline
+        boot_memory(self._preset, firmware, cmdline)          # raises before anything changes
+        self._firmware, self.firmware_name, self.cmdline = firmware, name, cmdline
+        self.reset()
+
+    # ------------------------------------------------------------------ chapter 6: firmware map, iomem, ioremap
+    def _booted(self, what: str):
+        if self.boot is None:
+            raise InvalidArgument(f"{what} needs a machine booted from a firmware map: "
+                                  f"Machine.preset({self.config.name!r}, e820=True) or cmdline='mem=1G'")
+        return self.boot
+
+    def dmesg(self) -> list[str]:
+        """The boot-log lines about memory the preset's kernel prints, in its order and format."""
+        return list(self._booted("dmesg()").lines)
+
+    @property
+    def iomem(self):
+        """The /proc/iomem resource tree (:class:`~.boot.iomem.Resource`)."""
+        if self._iomem is None:
+            from .boot.iomem import build_iomem, platform_resources
+
+            boot = self._booted("/proc/iomem")
+            lowmem_top = max((e.end for e in boot.table if e.type == 1 and e.end <= 1 << 32), default=0)
+            lowmem_top = max((e.end for e in boot.firmware if e.end <= 0xFEC00000 and e.type in (1, 2)),
+                             default=lowmem_top)
+            self._iomem = build_iomem(boot, platform_resources(getattr(self, "firmware_name", ""), lowmem_top),
+                                      phys_bits=boot.rules.max_phys_bits)
+        return self._iomem
+
+    @property
+    def ioremap_space(self):
+        """This machine's ioremap()/memremap() mappings (:class:`~.boot.ioremap.IoremapSpace`)."""
+        if self._ioremap is None:
+            from .boot.ioremap import IoremapSpace
+
+            self._booted("ioremap()")
+            self._ioremap = IoremapSpace(self)
+        return self._ioremap
+
+    def ioremap(self, phys_addr: int, size: int) -> int:
+        """``ioremap()``: an uncached (UC-) kernel mapping of a physical range, from the vmalloc area."""
+        return self.ioremap_space.ioremap(phys_addr, size, "UC-", caller="ioremap")
+
+    def ioremap_cache(self, phys_addr: int, size: int) -> int:
+        """``ioremap_cache()``: a write-back (cached) mapping."""
+        return self.ioremap_space.ioremap(phys_addr, size, "WB", caller="ioremap_cache")
+
+    def ioremap_wc(self, phys_addr: int, size: int) -> int:
+        """``ioremap_wc()``: a write-combining mapping (frame buffers)."""
+        return self.ioremap_space.ioremap(phys_addr, size, "WC", caller="ioremap_wc")
+
+    def ioremap_uc(self, phys_addr: int, size: int) -> int:
+        """``ioremap_uc()``: a strongly uncached mapping."""
+        return self.ioremap_space.ioremap(phys_addr, size, "UC", caller="ioremap_uc")
+
+    def iounmap(self, addr: int) -> None:
+        self.ioremap_space.iounmap(addr)
+
+    def memremap(self, phys_addr: int, size: int, flags="MEMREMAP_WB") -> int:
+        """``memremap()``: RAM with MEMREMAP_WB is the direct map; anything else a new mapping."""
+        return self.ioremap_space.memremap(phys_addr, size, flags)
+
+    def memunmap(self, addr: int) -> None:
+        self.ioremap_space.memunmap(addr)
 
     # ------------------------------------------------------------------ queries
     @property

@@ -51,6 +51,11 @@ class Preset:
     modules_end: int = 0xFFFFFFFFFF000000
     #: cache_line_size() on x86, used by SLAB_HWCACHE_ALIGN
     cache_line_size: int = 64
+    # --- booting from a firmware map (model/boot/, chapter 6): opt-in with Machine.preset(e820=..., cmdline=...) ---
+    #: the firmware whose e820 map the machine boots from (model/boot/firmware.py)
+    firmware: str = "qemu-i440fx"
+    #: how the kernel reads the map and command line and prints its log (model/boot/early.py BOOT_RULES)
+    boot_rules: str = "6.x"
 
     @property
     def zone_names(self) -> tuple[str, ...]:
@@ -76,6 +81,8 @@ PRESETS: dict[str, Preset] = {
         zones=(("DMA", 16 * _MiB), ("DMA32", 4 * _GiB), ("Normal", None)),
         reserved=((0, 1 * _MiB),),
         sources=(
+            "booting from a firmware map (e820=/cmdline=): QEMU pc (i440FX) with SeaBIOS, RAM above 3.5 GiB "
+            "split 3 GiB below / the rest above 4 GiB with the PCI hole between (model/boot/firmware.py)",
             "include/linux/mmzone.h: MAX_PAGE_ORDER 10, NR_PAGE_ORDERS 11",
             "include/linux/pageblock-flags.h: pageblock_order = HUGETLB_PAGE_ORDER = 9 on x86-64",
             "arch/x86/mm/init.c zone_sizes_init(): MAX_DMA_PFN 16 MiB, MAX_DMA32_PFN 4 GiB",
@@ -91,6 +98,31 @@ PRESETS: dict[str, Preset] = {
         default_ram="16M",
         zones=(("Normal", None),),
         sources=("mm/page_alloc.c and include/linux/mmzone.h as for linux-6.18-x86_64",),
+    ),
+    "linux-2.6.35-i386": Preset(
+        name="linux-2.6.35-i386",
+        kernel_version="2.6.35",
+        arch="i386",
+        description="32-bit x86, 3G/1G split, HIGHMEM4G (no PAE): ZONE_DMA below 16 MiB, ZONE_NORMAL up to "
+                    "MAXMEM (0x377fe000 = 887.99 MiB with the 128 MiB vmalloc reserve), ZONE_HIGHMEM above; "
+                    "MAX_ORDER 11, 4 MiB pageblocks; boots from QEMU's SeaBIOS map with the 2.6 print formats",
+        default_ram="2G",
+        max_page_order=10,
+        pageblock_order=10,
+        zones=(("DMA", 16 * _MiB), ("Normal", 0x377FE000), ("HighMem", None)),
+        reserved=((0, 64 << 10),),
+        page_offset=0xC0000000,
+        vmalloc_start=0xF7FFE000,
+        vmalloc_size=0xFF7FE000 - 0xF7FFE000,
+        modules_vaddr=0xF7FFE000,
+        modules_end=0xFF7FE000,
+        boot_rules="2.6-i386",
+        sources=(
+            "arch/x86/include/asm/pgtable_32_types.h: VMALLOC_END = PKMAP_BASE - 2 pages, __VMALLOC_RESERVE 128 MiB",
+            "include/linux/mmzone.h (2.6.35): MAX_ORDER 11; pageblock_order = HUGETLB_PAGE_ORDER = 10 (4 MiB pages)",
+            "boot log of a 2 GiB i386 2.6.37 machine (LKML, 2011): Zone PFN ranges DMA 0x10, Normal 0x1000, "
+            "HighMem 0x377fe; vmalloc 0xf7ffe000 - 0xff7fe000 (120 MB)",
+        ),
     ),
 }
 

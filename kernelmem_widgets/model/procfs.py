@@ -7,6 +7,8 @@
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
 * ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
 * ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
+* ``/proc/iomem`` — kernel/resource.c ``r_show()``, implemented in :mod:`.boot.iomem` (chapter 6):
+  ``render_iomem(machine)`` for a machine booted from a firmware map, ``parse_iomem(text)``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from .errors import InvalidArgument
 from .page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
 from .slab.slabinfo import parse_slabinfo, render_slabinfo
 from .page_alloc.vmstat import format_index, fragmentation_index, unusable_free_index
+from .boot.iomem import parse_iomem
+from .boot.iomem import render_iomem as _render_iomem_tree
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
-           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP"]
+           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP",
+           "render_iomem", "parse_iomem"]
 
 PAGETYPEINFO_CAP = 100000
 
@@ -145,3 +150,12 @@ def render_extfrag_index(source) -> str:
 def render_unusable_index(source) -> str:
     """debugfs ``extfrag/unusable_index``: the unusable free space index of every order."""
     return _index_file(source, unusable_free_index)
+
+
+def render_iomem(source, *, privileged: bool = True) -> str:
+    """``/proc/iomem`` of a machine booted from a firmware map (or of a resource tree).
+
+    ``privileged=False`` shows what a reader without CAP_SYS_ADMIN sees: every address zero.
+    """
+    root = source.iomem if hasattr(source, "iomem") else source
+    return _render_iomem_tree(root, privileged=privileged)

@@ -9,5 +9,8 @@ from .fragmentation import FragmentationPlot
 from .free_lists import FreeListBars
 from .memory_map import MemoryMap
 from .trace import TraceView
+from .physical_map import PhysicalMap
+from .ioremap_view import IoremapView
 
-__all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView"]
+__all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView",
+           "PhysicalMap", "IoremapView"]

@@ -120,3 +120,31 @@ def legend_html(entries: list[tuple[str, str]], *, border: str = OUTLINE_COLOR) 
         for label, color in entries
     )
     return f"<div style='font-size:11px;line-height:1.6'>{swatches}</div>"
+
+
+# --- chapter 6: the physical map (e820 types, zones, memblock) and ioremap cache modes -----------------
+#: One colour per e820 type as /proc/iomem names it (Okabe-Ito where a type is common).
+E820_COLORS: dict[str, str] = {
+    "usable": "#009E73",          # bluish green: RAM the kernel may use
+    "reserved": "#4D4D4D",        # firmware-reserved (the same grey as memblock-reserved pages)
+    "ACPI data": "#E69F00",       # orange: tables, reclaimable after boot
+    "ACPI NVS": "#D55E00",        # vermillion: must be kept across suspend
+    "unusable": "#000000",
+    "persistent": "#CC79A7",      # reddish purple: memmap=nn!ss, type 12
+    "other": "#F0E442",
+}
+HOLE_COLOR = "#FFFFFF"            # no entry at all: the PCI hole, what mem= hid
+MEMBLOCK_FREE_COLOR = "#56B4E9"   # handed to the buddy allocator by memblock_free_all()
+ZONE_COLORS: dict[str, str] = {"DMA": "#E69F00", "DMA32": "#56B4E9", "Normal": "#0072B2", "HighMem": "#CC79A7",
+                               "Movable": "#009E73"}
+#: ioremap cache modes: uncached in warm colours (every access goes out), cached in cool ones
+CACHE_MODE_COLORS: dict[str, str] = {"UC-": "#D55E00", "UC": "#B24700", "WC": "#E69F00", "WT": "#56B4E9",
+                                     "WB": "#0072B2"}
+VMALLOC_AREA_COLOR = "#999999"
+
+
+def e820_color(type_: int) -> str:
+    """The colour of an e820 entry type (1 usable, 2 reserved, 3 ACPI data, 4 NVS, 5 unusable, 7/12 persistent)."""
+    name = {1: "usable", 2: "reserved", 3: "ACPI data", 4: "ACPI NVS", 5: "unusable", 7: "persistent",
+            12: "persistent", 128: "usable"}.get(type_, "other")
+    return E820_COLORS[name]

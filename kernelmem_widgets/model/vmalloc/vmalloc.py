@@ -37,13 +37,15 @@ _NESTED_KEEP = frozenset(("__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP
 class VmArea:
     """``struct vm_struct``: ``size`` includes the guard page, ``pages`` are the backing pfns."""
 
-    __slots__ = ("addr", "size", "pages", "caller", "array", "vpages")
+    __slots__ = ("addr", "size", "pages", "caller", "array", "vpages", "phys_addr", "ioremap")
 
     def __init__(self, addr: int, size: int, caller: str) -> None:
         self.addr, self.size, self.caller = addr, size, caller
         self.pages: list[int] = []
         self.array = None          # kmalloc pointer, or the nested VmArea holding the page array
         self.vpages = False
+        self.phys_addr = 0         # VM_IOREMAP areas (model/boot/ioremap.py): the physical range mapped
+        self.ioremap = False
 
     @property
     def nr_pages(self) -> int:
@@ -272,6 +274,37 @@ class VmallocSpace:
         _take_range(self._free, addr, size)
         return addr
 
+    def get_vm_area(self, size: int, align: int, *, caller: str, phys_addr: int) -> VmArea:
+        """``__get_vm_area_node(size, align, VM_IOREMAP)``: a range with one guard page, lowest fit at ``align``.
+
+        Used by ``ioremap()`` (model/boot/ioremap.py); raises :class:`AllocationError` with the
+        kernel's "vmap allocation for size N failed" when the window has no such range.
+        """
+        total = size + self.page_size
+        addr = _first_fit_aligned(self._free, total, align)
+        if addr is None and self._lazy:
+            self.purge()
+            addr = _first_fit_aligned(self._free, total, align)
+        if addr is None:
+            reason = (f"vmap allocation for size {total} failed: use vmalloc=<size> to increase size "
+                      f"(the {self.name} area {self.start:#x}-{self.end:#x} has no free range of {format_size(total)} "
+                      f"aligned to {format_size(align)}; largest free range {format_size(self.largest_free())})")
+            raise AllocationError(reason, order=0, reason=reason)
+        _take_range(self._free, addr, total)
+        area = VmArea(addr, total, caller)
+        area.phys_addr, area.ioremap = phys_addr, True
+        self._busy[addr] = area
+        return area
+
+    def free_vm_area(self, addr: int) -> VmArea:
+        """``vunmap()`` of a :meth:`get_vm_area` range: it waits on the purge list like a vfree()d one."""
+        area = self._busy.pop(addr)
+        self._lazy.append(area)
+        self.lazy_nr += area.size // self.page_size
+        if self.lazy_nr > self.lazy_max_pages:
+            self.purge()
+        return area
+
     def _give_back_range(self, addr: int, size: int) -> None:
         _insert_range(self._free, addr, size)
 
@@ -287,7 +320,10 @@ class VmallocSpace:
             line = f"0x{area.addr:0{width}x}-0x{area.addr + area.size:0{width}x} {area.size:7d} {area.caller}"
             if area.pages:
                 line += f" pages={len(area.pages)}"
-            line += " vmalloc"
+            if area.ioremap:                               # s_show(): " phys=%pa" then " ioremap"
+                line += f" phys=0x{area.phys_addr:0{width}x} ioremap"
+            else:
+                line += " vmalloc"
             if area.vpages:
                 line += " vpages"
             if self.numa and area.pages:
@@ -309,6 +345,9 @@ class VmallocSpace:
         _require(all(a[1] < b[0] for a, b in zip(self._free, self._free[1:])), f"{self.name}: unmerged free ranges")
         seen = set()
         for area in self._busy.values():
+            if area.ioremap:
+                _require(not area.pages, f"{area}: an ioremap area owns no pages")
+                continue
             _require(len(area.pages) == area.size // self.page_size - 1, f"{area}: page count != size - guard")
             for pfn in area.pages:
                 _require(pfn not in seen, f"pfn {pfn:#x} backs two vmalloc pages")
@@ -321,6 +360,14 @@ def _first_fit(free: list[list[int]], size: int):
     for start, end in free:
         if end - start >= size:
             return start
+    return None
+
+
+def _first_fit_aligned(free: list[list[int]], size: int, align: int):
+    for start, end in free:
+        addr = -(-start // align) * align
+        if addr + size <= end:
+            return addr
     return None
 
 
