@@ -216,7 +216,8 @@ def boot_layout(rules: str | LayoutRules, *, firmware_map: Iterable[Sequence] | 
         top_of_vmalloc = fixaddr_start
     vmalloc_end = pkmap_base - 2 * PAGE_SIZE if config_highmem else top_of_vmalloc - 2 * PAGE_SIZE
     reserve = 128 * _MiB if vmalloc is None else vmalloc + (8 * _MiB if rules.vmalloc_param_adds_offset else 0)
-    maxmem = ((-page_offset if rules.maxmem == "fixed" else vmalloc_end - page_offset) - reserve) & _U32
+    window = (1 << 32) - page_offset if rules.maxmem == "fixed" else vmalloc_end - page_offset
+    maxmem = (window - reserve) & _U32  # unsigned long: a reserve beyond the window wraps round
     maxmem_pfn = maxmem >> PAGE_SHIFT
 
     messages: list[str] = []
@@ -237,6 +238,12 @@ def boot_layout(rules: str | LayoutRules, *, firmware_map: Iterable[Sequence] | 
         vmalloc_start = (high_memory + 8 * _MiB) & _U32
     _mem_init_checks(vmalloc_start, vmalloc_end, high_memory, pkmap_base, last_pkmap,
                      cea[0] if cea else fixaddr_start, config_highmem, reserve)
+    if page_offset + (highstart_pfn << PAGE_SHIFT) > vmalloc_end:
+        raise LayoutBug(f"vmalloc={vmalloc} leaves no room: __VMALLOC_RESERVE {reserve >> 20} MiB exceeds the "
+                        f"{window >> 20} MiB between PAGE_OFFSET and the top of the vmalloc area, MAXMEM wraps "
+                        f"below zero and the direct map of {highstart_pfn << PAGE_SHIFT >> 20} MiB would run over "
+                        "the vmalloc area, the pkmap window and the fixmap (past 4 GiB high_memory wraps to "
+                        "the bottom, so mem_init()'s BUG_ON()s cannot even see it)")
     zones = _zone_ranges(rules, lowest_pfn, max_low_pfn, highend_pfn, config_highmem)
     return Layout(rules=rules, pae=pae, vmsplit=vmsplit.upper().removeprefix("VMSPLIT_"),
                   config_highmem=config_highmem, page_offset=page_offset, max_pfn=max_pfn, max_low_pfn=max_low_pfn,
