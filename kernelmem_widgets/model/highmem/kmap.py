@@ -134,9 +134,12 @@ class KmapSpace:
 
         Raises :class:`KmapWouldSleep` when every slot has users (the kernel would sleep).
         """
-        pfn, highmem = self._page(page)
-        if not highmem:
-            return self.page_offset + (pfn << PAGE_SHIFT)
+        if page.__class__ is int and self.max_low_pfn <= page < self.max_pfn:
+            pfn = page  # the common case, a highmem pfn: skip the general checks
+        else:
+            pfn, highmem = self._page(page)
+            if not highmem:
+                return self.page_offset + (pfn << PAGE_SHIFT)
         slot = self._virtual.get(pfn)
         if slot is None:
             slot = self._map_new_virtual(pfn)
@@ -152,9 +155,12 @@ class KmapSpace:
 
     def kunmap(self, page) -> None:
         """``kunmap(page)``: drop one user; the slot stays mapped until the next wrap's flush."""
-        pfn, highmem = self._page(page)
-        if not highmem:
-            return
+        if page.__class__ is int and self.max_low_pfn <= page < self.max_pfn:
+            pfn = page
+        else:
+            pfn, highmem = self._page(page)
+            if not highmem:
+                return
         slot = self._virtual.get(pfn)
         if slot is None:
             raise KunmapBug(f"kernel BUG in kunmap_high(): BUG_ON(!vaddr): highmem pfn {pfn:#x} has no pkmap "
@@ -175,16 +181,16 @@ class KmapSpace:
             raise KmapWouldSleep(f"kmap() of pfn {pfn:#x} would sleep: all {self.last_pkmap} pkmap slots have users "
                                  "(pkmap_count >= 2); map_new_virtual() waits on pkmap_map_wait until a kunmap()",
                                  pfn=pfn)
+        # Some slot has count 0 or 1 (the check above), so this ends within one wrap: the flush at
+        # slot 0 turns every count-1 slot into a free one.
         counts, mask = self._count, self.last_pkmap - 1
-        nr = self.last_pkmap_nr
-        for _ in range(2 * self.last_pkmap + 1):
-            nr = (nr + 1) & mask
-            if nr == 0:
+        nr = (self.last_pkmap_nr + 1) & mask
+        while True:
+            if not nr:
                 self._flush_all_zero_pkmaps()
-            if counts[nr] == 0:
+            if not counts[nr]:
                 break
-        else:  # the busy count said a slot at 0 or 1 exists
-            raise InvariantViolation("map_new_virtual() found no free slot although one had count <= 1")
+            nr = (nr + 1) & mask
         self.last_pkmap_nr = nr
         counts[nr] = 1
         self._slot_pfn[nr] = pfn
@@ -213,16 +219,20 @@ class KmapSpace:
     # ------------------------------------------------------------------ kmap_local / kmap_atomic
     def kmap_local_page(self, page, cpu: int = 0) -> int:
         """``kmap_local_page()`` (5.11+): a per-CPU fixmap slot for a highmem page, LIFO."""
-        pfn, highmem = self._page(page)
-        if not highmem:
-            return self.page_offset + (pfn << PAGE_SHIFT)
+        if page.__class__ is int and self.max_low_pfn <= page < self.max_pfn:
+            pfn = page
+        else:
+            pfn, highmem = self._page(page)
+            if not highmem:
+                return self.page_offset + (pfn << PAGE_SHIFT)
         return self._local().map_local(pfn, cpu)
 
     def kunmap_local(self, vaddr: int, cpu: int = 0) -> None:
         """``kunmap_local()``: release the top slot of this CPU's stack (lowmem addresses are a no-op)."""
-        if self.local is None or not self.local.is_fixmap_kmap(vaddr):
+        local = self.local
+        if local is None or not local.is_fixmap_kmap(vaddr):
             return
-        self.local.unmap_local(vaddr, cpu)
+        local.unmap_local(vaddr, cpu)
 
     def kmap_atomic(self, page, km_type: str | None = None, cpu: int = 0) -> int:
         """``kmap_atomic()``: ``(page, km_type)`` slots in 2.6.35, a per-CPU stack from 2.6.37."""

@@ -45,6 +45,8 @@ class LocalKmaps:
         if fixaddr_start is not None and self._vaddr_of(self.fix_kmap_end - fix_kmap_begin) < fixaddr_start:
             raise InvalidLayoutOption(f"{self.per_cpu} slots x {nr_cpus} CPUs from FIX_KMAP_BEGIN {fix_kmap_begin} do "
                                       f"not fit in a fixmap starting at {fixaddr_start:#x}")
+        self._low = fixaddr_top - (self.fix_kmap_end << PAGE_SHIFT)  # __fix_to_virt(FIX_KMAP_END)
+        self._high = fixaddr_top - (fix_kmap_begin << PAGE_SHIFT)  # __fix_to_virt(FIX_KMAP_BEGIN)
         self.kernel_version = rules.kernel_version
         self.counters = None  # the owning KmapSpace's KmapCounters
         self._pte: dict[int, int] = {}  # idx -> pfn
@@ -60,10 +62,10 @@ class LocalKmaps:
 
     def is_fixmap_kmap(self, vaddr: int) -> bool:
         """Between ``__fix_to_virt(FIX_KMAP_END)`` and ``__fix_to_virt(FIX_KMAP_BEGIN)``."""
-        if isinstance(vaddr, bool) or not isinstance(vaddr, int):
-            raise InvalidArgument(f"vaddr {vaddr!r} is not an address")
-        low = self.fixaddr_top - (self.fix_kmap_end << PAGE_SHIFT)
-        return low <= (vaddr & ~0xFFF) <= self.fixaddr_top - (self.fix_kmap_begin << PAGE_SHIFT)
+        if vaddr.__class__ is not int:
+            if isinstance(vaddr, bool) or not isinstance(vaddr, int):
+                raise InvalidArgument(f"vaddr {vaddr!r} is not an address")
+        return self._low <= (vaddr & ~0xFFF) <= self._high
 
     def slots(self) -> list[tuple[int, int, int, int]]:
         """Every mapped slot as ``(cpu, idx, vaddr, pfn)``."""
@@ -80,33 +82,36 @@ class LocalKmaps:
         return self._push(pfn, cpu, "kmap_local_idx_push(): BUG_ON(current->kmap_ctrl.idx >= KM_MAX_IDX)")
 
     def _push(self, pfn: int, cpu: int, check: str) -> int:
-        stack = self._stacks[self._cpu(cpu)]
+        stack = self._stacks[cpu if cpu.__class__ is int and 0 <= cpu < self.nr_cpus else self._cpu(cpu)]
         if len(stack) >= self.per_cpu:
             raise KmapLocalBug(f"kernel BUG in {check}: CPU {cpu} already holds {self.per_cpu} nested maps")
         idx = len(stack) + self.per_cpu * cpu
         stack.append(idx)
         self._pte[idx] = pfn
         self.counters.pte_writes += 1
-        return self.vaddr(idx)
+        return self.fixaddr_top - ((self.fix_kmap_begin + idx) << PAGE_SHIFT)
 
     def unmap_local(self, vaddr: int, cpu: int) -> None:
         if self.style == "km_type":
             raise NotAHighmemKernel(f"Linux {self.kernel_version} has no kunmap_local(); use kunmap_atomic(vaddr, type)")
-        stack = self._stacks[self._cpu(cpu)]
+        stack = self._stacks[cpu if cpu.__class__ is int and 0 <= cpu < self.nr_cpus else self._cpu(cpu)]
+        if not stack or vaddr & ~0xFFF != self.fixaddr_top - ((self.fix_kmap_begin + stack[-1]) << PAGE_SHIFT):
+            self._refuse_unmap(vaddr, cpu, stack)
+        idx = stack.pop()
+        del self._pte[idx]
+        self.counters.pte_writes += 1  # pte_clear()
+        self.counters.tlb_flush_one += 1  # flush_tlb_one_kernel(vaddr) / __flush_tlb_one()
+
+    def _refuse_unmap(self, vaddr: int, cpu: int, stack: list[int]) -> None:
         what = "kunmap_local()" if self.style == "kmap_local" else "kunmap_atomic()"
         if not stack:
             raise KmapLocalBug(f"kernel BUG in {what}: BUG_ON(idx < 0) in the idx pop: CPU {cpu} holds no "
                                f"kmap_local/kmap_atomic mapping, so {vaddr:#x} was never mapped here")
         idx = stack[-1]
-        if vaddr & ~0xFFF != self.vaddr(idx):
-            raise KunmapLocalOutOfOrder(
-                f"{what} of {vaddr:#x} out of order: the last mapping on CPU {cpu} is {self.vaddr(idx):#x} "
-                f"(slot {idx}); mappings must be released in reverse order (the kernel's "
-                "WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)), after which it unmaps the wrong slot)")
-        stack.pop()
-        del self._pte[idx]
-        self.counters.pte_writes += 1  # pte_clear()
-        self.counters.tlb_flush_one += 1  # flush_tlb_one_kernel(vaddr) / __flush_tlb_one()
+        raise KunmapLocalOutOfOrder(
+            f"{what} of {vaddr:#x} out of order: the last mapping on CPU {cpu} is {self.vaddr(idx):#x} "
+            f"(slot {idx}); mappings must be released in reverse order (the kernel's "
+            "WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)), after which it unmaps the wrong slot)")
 
     # ------------------------------------------------------------------ kmap_atomic
     def check_atomic_type(self, km_type) -> None:
