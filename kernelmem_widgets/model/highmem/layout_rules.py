@@ -37,8 +37,12 @@ reproduce confirm each rule):
 * **6.18**: ``kmap_local_page()`` (Thomas Gleixner's series, 5.11: KM_MAX_IDX = 16 per CPU,
   LIFO) replaces the km_type slots; commit bbeb69ce3013 "x86/mm: Remove CONFIG_HIGHMEM64G
   support" (Arnd Bergmann, 2025, 6.15) leaves X86_PAE (for NX) but caps every 32-bit kernel at
-  4 GiB: "Warning: only 4GB will be used. Support for CONFIG_HIGHMEM64G was removed!".  A 6.18
-  i386 kernel still offers HIGHMEM4G, the VMSPLIT choices, PAE, kmap/kmap_local_page.
+  4 GiB: "Warning: only 4GB will be used. Support for CONFIG_HIGHMEM64G was removed!" (the
+  "for for" of 6.15 fixed by Lukas Bulwahn in May 2025).  The same 2025 series dropped HIGHPTE
+  (page tables in highmem), SWIOTLB for PAE and the 32-bit "bigsmp" support, and NUMA on 32-bit
+  went with it (Mike Rapoport's "x86/mm: Consolidate initmem_init()").  A 6.18 i386 kernel still
+  offers HIGHMEM4G, the five VMSPLIT choices, X86_PAE (NX) with at most 4 GiB, kmap() and
+  kmap_local_page(), and still prints the HIGHMEM/LOWMEM, low ram and zone lines.
 
 Values that depend on NR_CPUS and the configuration (where the fixmap starts, where the
 cpu_entry_area lands) are options: pass what a boot log prints; the defaults are those of the

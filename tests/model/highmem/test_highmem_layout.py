@@ -144,3 +144,12 @@ def test_is_highmem_and_page_address():
     layout = boot_layout("linux-2.6.35-i386", max_pfn=GiB >> 12)
     assert layout.is_highmem(0x377FE) and not layout.is_highmem(0x377FD)
     assert layout.page_address(0x377FD) == 0xF77FD000
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    from kernelmem_widgets.model.highmem import kmap, layout_rules
+
+    for module in (kmap, layout_rules):
+        assert doctest.testmod(module).failed == 0
