@@ -97,7 +97,7 @@ class KmapSpace:
                            fixaddr_start=layout.fixaddr_start)
         space = cls(page_offset=layout.page_offset, max_low_pfn=layout.max_low_pfn, max_pfn=layout.highend_pfn,
                     pkmap_base=layout.pkmap_base, last_pkmap=layout.last_pkmap, local=local, bus=bus)
-        local.counters = space.counters
+        local.counters, local.bus = space.counters, space.bus
         return space
 
     @classmethod

@@ -49,6 +49,7 @@ class LocalKmaps:
         self._high = fixaddr_top - (fix_kmap_begin << PAGE_SHIFT)  # __fix_to_virt(FIX_KMAP_BEGIN)
         self.kernel_version = rules.kernel_version
         self.counters = None  # the owning KmapSpace's KmapCounters
+        self.bus = None  # and its EventBus
         self._pte: dict[int, int] = {}  # idx -> pfn
         self._stacks: list[list[int]] = [[] for _ in range(nr_cpus)]
 
@@ -89,6 +90,8 @@ class LocalKmaps:
         stack.append(idx)
         self._pte[idx] = pfn
         self.counters.pte_writes += 1
+        if self.bus is not None and self.bus.active:
+            self.bus.emit("kmap_local", pfn=pfn, cpu=cpu, slot=idx)
         return self.fixaddr_top - ((self.fix_kmap_begin + idx) << PAGE_SHIFT)
 
     def unmap_local(self, vaddr: int, cpu: int) -> None:
@@ -98,9 +101,11 @@ class LocalKmaps:
         if not stack or vaddr & ~0xFFF != self.fixaddr_top - ((self.fix_kmap_begin + stack[-1]) << PAGE_SHIFT):
             self._refuse_unmap(vaddr, cpu, stack)
         idx = stack.pop()
-        del self._pte[idx]
+        pfn = self._pte.pop(idx)
         self.counters.pte_writes += 1  # pte_clear()
         self.counters.tlb_flush_one += 1  # flush_tlb_one_kernel(vaddr) / __flush_tlb_one()
+        if self.bus is not None and self.bus.active:
+            self.bus.emit("kunmap_local", pfn=pfn, cpu=cpu, slot=idx)
 
     def _refuse_unmap(self, vaddr: int, cpu: int, stack: list[int]) -> None:
         what = "kunmap_local()" if self.style == "kmap_local" else "kunmap_atomic()"
@@ -134,6 +139,8 @@ class LocalKmaps:
                                 f"{km_type} of CPU {cpu} still maps pfn {self._pte[idx]:#x}; kunmap_atomic() it first")
         self._pte[idx] = pfn
         self.counters.pte_writes += 1
+        if self.bus is not None and self.bus.active:
+            self.bus.emit("kmap_atomic", pfn=pfn, cpu=cpu, slot=idx, km_type=km_type)
         return self.vaddr(idx)
 
     def unmap_atomic(self, vaddr: int, km_type: str | None, cpu: int) -> None:
@@ -145,9 +152,11 @@ class LocalKmaps:
             raise KmapAtomicBug(f"kunmap_atomic({vaddr:#x}, {km_type}) on CPU {cpu}: the address is not slot "
                                 f"{km_type} ({self.vaddr(idx):#x}); with CONFIG_DEBUG_HIGHMEM this is "
                                 "BUG_ON(vaddr >= high_memory), without it the other slot silently stays mapped")
-        self._pte.pop(idx, None)  # kpte_clear_flush() clears the PTE even if it was already empty
+        pfn = self._pte.pop(idx, None)  # kpte_clear_flush() clears the PTE even if it was already empty
         self.counters.pte_writes += 1
         self.counters.tlb_flush_one += 1
+        if self.bus is not None and self.bus.active:
+            self.bus.emit("kunmap_atomic", pfn=pfn, cpu=cpu, slot=idx, km_type=km_type)
 
     # ------------------------------------------------------------------ checks
     def _cpu(self, cpu) -> int:

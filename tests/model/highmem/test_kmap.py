@@ -201,3 +201,18 @@ def test_more_cpus_than_the_fixmap_holds_is_refused():
     layout = boot_layout("linux-2.6.35-i386", max_pfn=GiB_PFNS)
     with pytest.raises(InvalidArgument, match="do not fit"):
         KmapSpace.from_layout(layout, nr_cpus=16)  # 20 * 16 slots in a 233-page fixmap
+
+
+def test_each_mapping_change_is_one_event_for_a_view():
+    layout, space = space_for()
+    events = []
+    space.bus.subscribe(events.append)
+    base = layout.max_low_pfn
+    for i in range(1024):
+        space.kmap(base + i)
+        space.kunmap(base + i)
+    space.kunmap_local(space.kmap_local_page(base))
+    kinds = [event.kind for event in events]
+    assert kinds.count("kmap") == kinds.count("kunmap") == 1024
+    assert kinds.count("flush_all_zero_pkmaps") == 1  # the wrap at the 1024th kmap
+    assert kinds[-2:] == ["kmap_local", "kunmap_local"] and events[-1]["slot"] == 0
