@@ -5,7 +5,8 @@ imports inside functions included), not from what happens to be loaded: a back-e
 runs in a rarely used function still counts.
 
     top (machine, presets, procfs, live, workload)
-      -> boot -> vmalloc -> slab -> page_alloc -> base (errors, events, units)
+      -> highmem, mmu, dma (peers: none imports another) -> boot -> vmalloc -> slab -> page_alloc
+      -> base (errors, events, units);  rtos (a small RTOS, no Linux) sits on the base alone
 """
 
 import ast
@@ -19,7 +20,9 @@ PACKAGE = "kernelmem_widgets.model"
 #: Rank of each layer: a module may import from layers of lower rank, from its own package, and
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
 BASE = {"errors", "events", "units"}
-SUBSYSTEMS = ["page_alloc", "slab", "vmalloc", "boot"]
+#: The kernel subsystems bottom up, one tier a row; subsystems of one tier import none of each other.
+TIERS = [["page_alloc"], ["slab"], ["vmalloc"], ["boot"], ["highmem"]]
+SUBSYSTEMS = [name for tier in TIERS for name in tier]
 TOP = {"machine", "presets", "procfs", "live", "workload"}
 JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", "jupyter")
 
@@ -27,11 +30,12 @@ JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", 
 def layer_of(part: str) -> int:
     if part in BASE:
         return 0
-    if part in SUBSYSTEMS:
-        return 1 + SUBSYSTEMS.index(part)
+    for rank, tier in enumerate(TIERS, 1):
+        if part in tier:
+            return rank
     if part in TOP or part == "__init__":
-        return 1 + len(SUBSYSTEMS)
-    raise AssertionError(f"model/{part} belongs to no layer: add it to BASE, SUBSYSTEMS or TOP here")
+        return 1 + len(TIERS)
+    raise AssertionError(f"model/{part} belongs to no layer: add it to BASE, TIERS or TOP here")
 
 
 def module_name(path: Path) -> str:
