@@ -106,8 +106,9 @@ class PageTable:
         self.root = self._new_table(0, 0)
 
     # ------------------------------------------------------------------ table pages
-    def _new_table(self, depth: int, base: int) -> int:
-        pfn = self.machine.alloc_pages(self.gfp, 0)
+    def _new_table(self, depth: int, base: int, pfn: int | None = None) -> int:
+        if pfn is None:
+            pfn = self.machine.alloc_pages(self.gfp, 0)
         if not self._free_slots:
             self._grow()
         slot = self._free_slots.pop()
@@ -451,12 +452,13 @@ class PageTable:
         return len(live)
 
     # ------------------------------------------------------------------ changing leaves
-    def split_leaf(self, virt: int, prot: int | None = None) -> int:
+    def split_leaf(self, virt: int, prot: int | None = None, *, table_pfn: int | None = None) -> int:
         """Replace the large leaf that maps ``virt`` by a table of the next smaller leaves.
 
         The new entries map the same frames with the same bits (``__split_large_page()`` in
         arch/x86/mm/pat/set_memory.c, ``__split_huge_pmd_locked()`` in mm/huge_memory.c);
-        returns the number of smaller entries written (512 on x86-64).
+        returns the number of smaller entries written (512 on x86-64).  ``table_pfn`` adopts an
+        already allocated page as the new table (the PTE page a THP fault deposited).
         """
         found = self.lookup(self._check_virt(virt))
         if found is None:
@@ -468,7 +470,7 @@ class PageTable:
         level, lower = self.mode.levels[depth], self.mode.levels[depth + 1]
         entry = int(self._entries[slot, index])
         base_virt = self._base[slot] + index * level.span     # modulo 2**va_bits, as every table base
-        child = self._new_table(depth + 1, base_virt)
+        child = self._new_table(depth + 1, base_virt, table_pfn)
         flags = (entry & ~_ADDR_MASK) if prot is None else prot
         if depth + 1 == len(self.mode.levels) - 1:
             flags &= ~_PAGE_PSE          # 4 KiB PTEs: bit 7 is PAT there, never PSE
