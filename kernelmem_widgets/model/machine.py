@@ -56,6 +56,7 @@ class Machine:
         self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
+        self._mmu = None
         self._boot()
 
     @classmethod
@@ -107,6 +108,7 @@ class Machine:
         """Reboot: every zone back to its boot state (subscribers stay subscribed)."""
         self._slab = None
         self._vmalloc = None
+        self._mmu = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
 
@@ -145,6 +147,15 @@ class Machine:
 
             self._vmalloc = VmallocSpace(self)
         return self._vmalloc
+
+    @property
+    def mmu(self):
+        """This machine's kernel page tables, direct map and TLB (model/mmu), built on first use."""
+        if self._mmu is None:
+            from .mmu.kernel import KernelMmu
+
+            self._mmu = KernelMmu(self)
+        return self._mmu
 
     def zone(self, name: str) -> Zone:
         for zone in self.zones:
