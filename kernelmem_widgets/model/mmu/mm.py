@@ -301,8 +301,17 @@ class MmStruct:
                     self.rmap.huge_zero_pfn = self.machine.alloc_pages(GFP_TRANSHUGE_LIGHT.replace("|__GFP_MOVABLE", ""), 9)
                 except AllocationError as error:
                     return error.reason
-            self.pt.map_range(haddr, self.rmap.huge_zero_pfn, 1, "pmd", _USER_RO)
-            return "thp-zero", [], 1, "read fault: the huge zero folio mapped by one PMD, read-only"
+            try:
+                deposit = self.machine.alloc_pages(GFP_PGTABLE_USER, 0)     # set_huge_zero_folio() deposits too
+            except AllocationError as error:
+                return error.reason
+            try:
+                self.pt.map_range(haddr, self.rmap.huge_zero_pfn, 1, "pmd", _USER_RO)
+            except AllocationError:
+                self.machine.free_pages(deposit, 0)
+                raise
+            self._deposit[haddr] = deposit
+            return "thp-zero", [(deposit, 0)], 1, "read fault: the huge zero folio mapped by one PMD, read-only"
         try:
             pfn = self.machine.alloc_pages(GFP_TRANSHUGE_LIGHT, 9)
         except AllocationError as error:
@@ -354,8 +363,9 @@ class MmStruct:
         if size == HPAGE:
             haddr = addr & ~(HPAGE - 1)
             pfn = (entry >> 12) & ((1 << 40) - 1)
-            if pfn == self.rmap.huge_zero_pfn:
+            if pfn == self.rmap.huge_zero_pfn:       # do_huge_zero_wp_pmd(): a THP of its own, if one is free
                 self.pt.unmap_range(haddr, HPAGE, free_tables=False)
+                self.machine.free_pages(self._deposit.pop(haddr), 0)
                 return self._handle_mm_fault(vma, addr, True, None)
             folio = self.rmap.folio(pfn)
             if folio is not None and folio.pmd_maps == 1 and not folio.pte_maps.any():
@@ -391,7 +401,15 @@ class MmStruct:
         """``__split_huge_pmd()``: one PMD becomes 512 PTEs in the deposited table."""
         entry, _size = self.pt.leaf_entry(haddr)
         pfn = (entry >> 12) & ((1 << 40) - 1)
-        self.pt.split_leaf(haddr, table_pfn=self._deposit.pop(haddr, None))
+        deposit = self._deposit.pop(haddr, None)
+        if pfn == self.rmap.huge_zero_pfn:           # __split_huge_zero_page_pmd(): 512 PTEs of the zero page
+            self.pt.unmap_range(haddr, HPAGE, free_tables=False)
+            self.pt.map_range(haddr, [self._zero_pfn()] * 512, 512, "pte", _USER_RO)
+            if deposit is not None:
+                self.machine.free_pages(deposit, 0)
+            self.counters["thp_split_pmd"] += 1
+            return
+        self.pt.split_leaf(haddr, table_pfn=deposit)
         folio = self.rmap.folio(pfn)
         if folio is not None:
             folio.pte_maps += 1
@@ -435,11 +453,12 @@ class MmStruct:
                 entry &= ~_PAGE_RW
             level = "pmd" if s == HPAGE else "pte"
             child.pt.map_range(v, pfn, 1, level, entry & ((1 << 12) - 1) | (entry & _PAGE_NX))
+            if s == HPAGE:
+                child._deposit[v] = self.machine.alloc_pages(GFP_PGTABLE_USER, 0)
             folio = self.rmap.folio(pfn)
             if folio is not None:
                 if s == HPAGE:
                     folio.pmd_maps += 1
-                    child._deposit[v] = self.machine.alloc_pages(GFP_PGTABLE_USER, 0)
                 else:
                     self.rmap.map_pte(pfn)
 
@@ -458,6 +477,8 @@ class MmStruct:
         inside = (virt >= np.uint64(addr)) & (virt < np.uint64(end))
         for v, p, s in zip(virt[inside].tolist(), phys[inside].tolist(), size[inside].tolist()):
             pfn = p // PAGE
+            if s == HPAGE and v in self._deposit:          # zap_huge_pmd(): the deposited table goes too
+                self.machine.free_pages(self._deposit.pop(v), 0)
             folio = self.rmap.folio(pfn)
             if folio is None:
                 if pfn not in (self.rmap.zero_pfn, self.rmap.huge_zero_pfn):
@@ -466,9 +487,6 @@ class MmStruct:
             self.rss["MM_ANONPAGES"] -= s // PAGE
             if s == HPAGE:
                 freed_pages += (1 << folio.order) if self.rmap.unmap_pmd(pfn) else 0
-                deposit = self._deposit.pop(v, None)
-                if deposit is not None:
-                    self.machine.free_pages(deposit, 0)
             else:
                 freed_pages += (1 << folio.order) if self.rmap.unmap_pte(pfn) else 0
         tables_before = self.pt.tables_freed

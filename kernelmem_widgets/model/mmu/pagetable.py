@@ -308,8 +308,8 @@ class PageTable:
         if virt % span or (pfns % pages_per_leaf).any():
             raise BadAlignment(f"a {format_size(span)} mapping needs a {format_size(span)}-aligned virtual address "
                                f"and frame: virt {virt:#x}, first pfn {int(pfns[0]):#x}")
-        if (pfns < 0).any() or (pfns + pages_per_leaf > self.machine.nr_pages).any():
-            raise BadAlignment(f"pfns beyond RAM (0..{self.machine.nr_pages - 1:#x})")
+        if (pfns < 0).any() or (pfns >= 1 << 40).any():       # frames need not be RAM (ioremap maps MMIO)
+            raise BadAlignment("a pfn must be within the 52-bit physical address space (0 .. 2**40 - 1)")
         chunks = list(self._chunks(virt, nr, depth))
         for chunk_virt, count in chunks:
             self._check_free(chunk_virt, count, depth)
