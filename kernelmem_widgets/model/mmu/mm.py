@@ -255,7 +255,7 @@ class MmStruct:
         page_addr = addr & ~(PAGE - 1)
         if vma.anonymous:
             if not write:
-                self.pt.map_range(page_addr, self._zero_pfn(), 1, "pte", _USER_RO)
+                self.pt.map_page(page_addr, self._zero_pfn(), _USER_RO)
                 self.counters["zero_page_map"] += 1
                 return "anon-zero-page", [], 1, fallback + "read of a never-written page: the shared zero page, read-only"
             pfn = self.machine.alloc_pages(GFP_USER_PAGE, 0)
@@ -285,7 +285,7 @@ class MmStruct:
 
     def _map_new_anon(self, vma: Vma, page_addr: int, pfn: int) -> None:
         try:
-            self.pt.map_range(page_addr, pfn, 1, "pte", _USER_RW)
+            self.pt.map_page(page_addr, pfn, _USER_RW)
         except AllocationError:
             self.machine.free_pages(pfn, 0)
             raise

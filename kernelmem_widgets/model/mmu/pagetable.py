@@ -336,6 +336,28 @@ class PageTable:
                 self._free_table(slot)
             raise
 
+    def map_page(self, virt: int, pfn: int, prot: int, level: str = "pte") -> None:
+        """One leaf, the page-fault path's ``set_pte_at()`` / ``set_pmd_at()``: same checks as
+        :meth:`map_range` for a single entry, without building arrays."""
+        depth = self._leaf_depth(level)
+        span = self.mode.levels[depth].span
+        virt = self._check_virt(virt)
+        if virt % span or isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)) or pfn < 0 \
+                or (pfn * self.machine.page_size) % span:
+            raise BadAlignment(f"a {format_size(span)} mapping needs aligned addresses: virt {virt:#x}, pfn {pfn!r}")
+        self._check_free(virt, 1, depth)
+        new_tables: list[int] = []
+        try:
+            slot = self._descend(virt, depth, new_tables)
+        except AllocationError:
+            for table in reversed(new_tables):
+                self._unlink(table)
+                self._free_table(table)
+            raise
+        value = (int(pfn) << 12) | prot | (_PAGE_PSE if depth < len(self.mode.levels) - 1 else 0)
+        self._entries[slot, self.index(virt, depth)] = value
+        self._used[slot] += 1
+
     def _chunks(self, virt: int, nr: int, depth: int):
         """Split a run of leaves at table boundaries: (first virtual address, count) per table."""
         level = self.mode.levels[depth]

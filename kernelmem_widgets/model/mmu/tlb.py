@@ -147,29 +147,47 @@ class _ArrayState:
         if not n:
             return hits
         sets = self.set_of(tags)
-        order = np.lexsort((times, tags))
-        repeats = bool((tags[order][1:] == tags[order][:-1]).any())
-        if not repeats and not np.isin(tags, self.tags).any():
+        if bool((tags[1:] > tags[:-1]).all()):           # increasing pages (a sequential stream): no repeats
+            repeats, ordered = False, tags
+        else:
+            ordered = np.sort(tags)
+            repeats = bool((ordered[1:] == ordered[:-1]).any())
+        valid = self.tags[self.tags >= 0]
+        if not repeats and not (len(valid) and np.isin(valid, ordered, assume_unique=True).any()):
             self._fill_cold(tags, times, sets)
             return hits
-        if self.spec.sets < 8:
+        if self.spec.sets < 64:      # rounds of few sets cost more than a plain loop over the accesses
             return self._play_sequential(tags, times, sets)
         return self._play_rounds(tags, times, sets)
 
     def _fill_cold(self, tags, times, sets) -> None:
-        """All misses: each set keeps its ``ways`` most recent entries, old or new."""
-        ways = self.spec.ways
-        old_sets = np.repeat(np.arange(self.spec.sets), ways)
-        all_sets = np.concatenate([old_sets, sets])
-        all_tags = np.concatenate([self.tags.ravel(), tags])
-        all_stamps = np.concatenate([self.stamps.ravel(), times])
-        order = np.lexsort((-all_stamps, all_sets))
-        all_sets, all_tags, all_stamps = all_sets[order], all_tags[order], all_stamps[order]
-        starts = np.searchsorted(all_sets, np.arange(self.spec.sets))
-        rank = np.arange(len(all_sets)) - starts[all_sets]
-        keep = rank < ways
-        self.tags[all_sets[keep], rank[keep]] = all_tags[keep]
-        self.stamps[all_sets[keep], rank[keep]] = all_stamps[keep]
+        """All misses: each set keeps its ``ways`` most recent entries, new ones first, then old ones."""
+        nsets, ways = self.spec.sets, self.spec.ways
+        key = sets.astype(np.uint16 if nsets <= 1 << 16 else np.int64)
+        order = np.argsort(key, kind="stable")                   # radix sort for 16-bit keys
+        sorted_sets = sets[order]
+        counts = np.bincount(sets, minlength=nsets)
+        from_end = np.cumsum(counts)[sorted_sets] - 1 - np.arange(len(order))      # 0 = the set's latest
+        keep = from_end < ways
+        new_tags = np.full((nsets, ways), -1, dtype=np.int64)
+        new_stamps = np.full((nsets, ways), -1, dtype=np.int64)
+        new_tags[sorted_sets[keep], from_end[keep]] = tags[order][keep]
+        new_stamps[sorted_sets[keep], from_end[keep]] = times[order][keep]
+        short = np.flatnonzero(counts < ways)
+        if len(short):                                           # sets that keep some old entries
+            recent = np.argsort(-self.stamps[short], axis=1)
+            old_t = np.take_along_axis(self.tags[short], recent, axis=1)
+            old_s = np.take_along_axis(self.stamps[short], recent, axis=1)
+            slot = np.arange(ways)[None, :]
+            source = slot - counts[short][:, None]
+            take = source >= 0
+            rows = np.broadcast_to(np.arange(len(short))[:, None], take.shape)
+            new_tags[short[:, None].repeat(ways, 1)[take], np.broadcast_to(slot, take.shape)[take]] = \
+                old_t[rows[take], source[take]]
+            new_stamps[short[:, None].repeat(ways, 1)[take], np.broadcast_to(slot, take.shape)[take]] = \
+                old_s[rows[take], source[take]]
+        self.tags[:] = new_tags
+        self.stamps[:] = new_stamps
 
     def _play_sequential(self, tags, times, sets) -> np.ndarray:
         hits = np.zeros(len(tags), dtype=bool)
@@ -221,11 +239,20 @@ class _ArrayState:
         return [(int(a), int(b), int(self.tags[a, b])) for a, b in zip(s, w)]
 
 
-def _tags(virts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+_SHIFT_BY_CODE = np.array([12, 21, 30, 22], dtype=np.uint64)
+
+
+def _codes(sizes: np.ndarray) -> np.ndarray:
+    """Size code of each page size: 0 for 4 KiB, 1 for 2 MiB, 2 for 1 GiB, 3 for 4 MiB."""
+    if not len(sizes) or (sizes == sizes[0]).all():
+        return np.full(len(sizes), _SIZE_CODE.get(int(sizes[0]), 0) if len(sizes) else 0, dtype=np.int64)
+    return (np.int64(1) * (sizes == MiB2) + 2 * (sizes == GiB1) + 3 * (sizes == 4 << 20)).astype(np.int64)
+
+
+def _tags(virts: np.ndarray, sizes: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
     """Entry tag: virtual page number of the access's page size, with the size in the low 2 bits."""
-    shift = np.where(sizes == GiB1, 30, np.where(sizes == MiB2, 21, np.where(sizes == 4 << 20, 22, 12)))
-    code = np.where(sizes == GiB1, 2, np.where(sizes == MiB2, 1, np.where(sizes == 4 << 20, 3, 0)))
-    return ((virts.astype(np.uint64) >> shift.astype(np.uint64)).astype(np.int64) << 2) | code
+    codes = _codes(sizes) if codes is None else codes
+    return ((virts.astype(np.uint64) >> _SHIFT_BY_CODE[codes]).astype(np.int64) << 2) | codes
 
 
 class Tlb:
@@ -247,12 +274,18 @@ class Tlb:
         self._l2 = [_ArrayState(spec) for spec in self.preset.l2]
         self._clock = 0
         self.flushes = {"all": 0, "pages": 0}
+        self._route1, self._route2 = self._route_table(self._l1), self._route_table(self._l2)
 
-    def _route(self, arrays, sizes) -> np.ndarray:
-        which = np.full(len(sizes), -1, dtype=np.int64)
-        for i, state in enumerate(arrays):
-            which[np.isin(sizes, state.spec.page_sizes) & (which < 0)] = i
-        return which
+    @staticmethod
+    def _route_table(arrays) -> np.ndarray:
+        """Size code -> index of the first array that holds that page size (-1: none)."""
+        table = np.full(4, -1, dtype=np.int64)
+        for code, size in ((0, KiB4), (1, MiB2), (2, GiB1), (3, 4 << 20)):
+            for i, state in enumerate(arrays):
+                if size in state.spec.page_sizes:
+                    table[code] = i
+                    break
+        return table
 
     def access(self, virts, page_sizes, walk_references=None) -> TlbStats:
         """Look up each address in order; ``page_sizes[i]`` is the size of the page mapping it.
@@ -270,7 +303,10 @@ class Tlb:
         times = self._clock + np.arange(n, dtype=np.int64)
         self._clock += n
         mapped = sizes > 0
-        tags = np.where(mapped, _tags(virts, np.where(mapped, sizes, KiB4)), -2)
+        codes = _codes(sizes)
+        tags = _tags(virts, sizes, codes)
+        if not mapped.all():
+            tags[~mapped] = -2
         # runs of one page: only the first access of a run can miss
         first = np.ones(n, dtype=bool)
         first[1:] = tags[1:] != tags[:-1]
@@ -278,13 +314,13 @@ class Tlb:
         idx = np.flatnonzero(first & mapped)
         l1_hit = np.zeros(n, dtype=bool)
         l1_hit[mapped & ~first] = True
-        route1 = self._route(self._l1, sizes[idx])
+        route1 = self._route1[codes[idx]]
         for i, state in enumerate(self._l1):
             sel = idx[route1 == i]
             l1_hit[sel] = state.play(tags[sel], times[sel])
         missed = idx[~l1_hit[idx]]
         l2_hit = np.zeros(n, dtype=bool)
-        route2 = self._route(self._l2, sizes[missed])
+        route2 = self._route2[codes[missed]]
         for i, state in enumerate(self._l2):
             sel = missed[route2 == i]
             l2_hit[sel] = state.play(tags[sel], times[sel])
