@@ -7,6 +7,7 @@
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
 * ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
 * ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
+* ``/proc/meminfo`` — implemented in :mod:`.meminfo` (chapter 3) and re-exported here.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import re
 from .page_alloc.buddy import Zone
 from .errors import InvalidArgument
 from .page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
+from .meminfo import render_meminfo
 from .slab.slabinfo import parse_slabinfo, render_slabinfo
 from .page_alloc.vmstat import format_index, fragmentation_index, unusable_free_index
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
-           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP"]
+           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP",
+           "render_meminfo"]
 
 PAGETYPEINFO_CAP = 100000
 

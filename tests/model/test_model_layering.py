@@ -20,7 +20,7 @@ PACKAGE = "kernelmem_widgets.model"
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
 BASE = {"errors", "events", "units"}
 SUBSYSTEMS = ["page_alloc", "slab", "vmalloc", "mmu"]
-TOP = {"machine", "presets", "procfs", "live", "workload"}
+TOP = {"machine", "presets", "procfs", "live", "workload", "meminfo"}
 JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", "jupyter")
 
 
