@@ -51,20 +51,26 @@ def run_stream(page_table: PageTable, tlb: Tlb, base: int, offsets: np.ndarray) 
 
 
 def compare_mappings(machine, size: int, pattern: str = "sequential", *, stride: int = 64, count: int | None = None,
-                     seed: int = 0, cpu: str = "skylake", keep: bool = False) -> dict[str, dict[str, int]]:
+                     seed: int = 0, cpu: str = "skylake", keep: bool = False,
+                     tlbs: dict | None = None) -> dict[str, dict[str, int]]:
     """The same stream over a buffer reached four ways; each starts with an empty TLB.
 
     With ``keep=False`` the vmalloc area and the user mappings are given back afterwards, so
     the machine's memory is as before (the direct map stays: it is built once, at boot).
+    ``tlbs``, if given, receives each mapping's TLB as the stream left it.
     """
+    tlbs = {} if tlbs is None else tlbs
     offsets = access_pattern(pattern, size, stride=stride, count=count, seed=seed)
     kernel = machine.mmu
     out: dict[str, dict[str, int]] = {}
     ram_start = 16 << 20 if machine.nr_pages * machine.page_size >= (16 << 20) + size else 0
-    out["direct map"] = run_stream(kernel.page_table, Tlb(cpu), kernel.direct_map.virt(ram_start), offsets).as_dict()
+    tlbs["direct map"] = Tlb(cpu)
+    out["direct map"] = run_stream(kernel.page_table, tlbs["direct map"], kernel.direct_map.virt(ram_start),
+                                   offsets).as_dict()
     addr = kernel.vmalloc.vmalloc(size)
     try:
-        out["vmalloc"] = run_stream(kernel.page_table, Tlb(cpu), addr, offsets).as_dict()
+        tlbs["vmalloc"] = Tlb(cpu)
+        out["vmalloc"] = run_stream(kernel.page_table, tlbs["vmalloc"], addr, offsets).as_dict()
     finally:
         if not keep:
             kernel.vmalloc.vfree(addr)
@@ -72,7 +78,8 @@ def compare_mappings(machine, size: int, pattern: str = "sequential", *, stride:
         mm = MmStruct(machine, thp=thp, name=label)
         base = mm.mmap(size)
         faults = mm.touch_range(base, size, write=True)
-        stats = run_stream(mm.pt, Tlb(cpu), base, offsets).as_dict()
+        tlbs[label] = Tlb(cpu)
+        stats = run_stream(mm.pt, tlbs[label], base, offsets).as_dict()
         stats["page faults"] = faults["faults"]
         stats["page-table pages"] = mm.pt.nr_tables
         out[label] = stats
