@@ -12,7 +12,11 @@
    small piece use the large page when the whole large page is memory; neighbours of one size
    merge; then ``kernel_physical_mapping_init()`` (init_64.c ``phys_pud_init()``,
    ``phys_pmd_init()``, ``phys_pte_init()``) writes the entries, counting each new leaf in
-   ``direct_pages_count[]``, which ``arch_report_meminfo()`` prints as DirectMap4k/2M/1G.
+   ``direct_pages_count[]``, which ``arch_report_meminfo()`` prints as DirectMap4k/2M/1G.  An
+   entry an earlier call already wrote is reused and, before bootmem, counted again
+   (``if (!after_bootmem) pages++``, read in init_64.c of v4.17): when a small piece was widened
+   to a large page that a later call covers as well (RAM running up to a 1 GiB boundary, e.g. a
+   VM), the DirectMap lines add up to more than the RAM.
 
 The input is a plain sequence of firmware ranges ``(start, end, type)`` with ``end`` exclusive
 and ``type`` an e820 type ("usable" / 1 for RAM, 128 for reserved-kern, anything else is not
@@ -340,6 +344,8 @@ def _physical_mapping_init(direct: DirectMap, piece: MapRange) -> None:
             table.map_range(offset + paddr // PUD_SIZE * PUD_SIZE, paddr // PUD_SIZE * PUD_SIZE // PAGE_SIZE, 1,
                             "pud", PAGE_KERNEL)
             direct.pages_count[PUD_SIZE] += 1
+        elif kind == "leaf" and piece.page_size_mask & PG_LEVEL_1G:
+            direct.pages_count[PUD_SIZE] += 1        # reused, and counted again: "if (!after_bootmem) pages++"
         elif kind != "leaf":
             _phys_pmd_init(direct, paddr, min(piece.end, pud_next), piece.page_size_mask)
         paddr = pud_next
@@ -354,11 +360,14 @@ def _phys_pmd_init(direct: DirectMap, paddr: int, end: int, mask: int) -> None:
             base = paddr // PMD_SIZE * PMD_SIZE
             table.map_range(offset + base, base // PAGE_SIZE, 1, "pmd", PAGE_KERNEL)
             direct.pages_count[PMD_SIZE] += 1
+        elif kind == "leaf" and mask & PG_LEVEL_2M and table.kind_at(offset + paddr, "pud") == "table":
+            direct.pages_count[PMD_SIZE] += 1        # reused, and counted again
         elif kind != "leaf":
             # phys_pte_init(): every missing PTE of [paddr, min(end, pmd_next)), present ones kept
             stop = min(end, pmd_next)
             count = (stop - paddr) // PAGE_SIZE
             present = table.present_in_table(offset + paddr, count, "pte")
+            direct.pages_count[PAGE_SIZE] += int(present.sum())       # present PTEs are counted again too
             edges = np.flatnonzero(np.diff(np.concatenate(([True], present, [True])).astype(np.int8)))
             for first, last in zip(edges[::2], edges[1::2]):      # runs of missing entries
                 table.map_range(offset + paddr + int(first) * PAGE_SIZE, paddr // PAGE_SIZE + int(first),
