@@ -16,3 +16,19 @@ Follows, for Linux 6.18 unless a preset says otherwise:
 * ``mm``: mm/memory.c ``handle_mm_fault()``, ``do_anonymous_page()``, ``do_fault_around()``,
   ``do_wp_page()``; mm/huge_memory.c ``do_huge_pmd_anonymous_page()``; kernel/fork.c ``dup_mmap()``.
 """
+
+from . import direct_map, kernel, mm, mmu_errors, pagetable, paging, rmap, set_memory, streams, tlb, vmap
+from .direct_map import *  # noqa: F401,F403
+from .kernel import *  # noqa: F401,F403
+from .mm import *  # noqa: F401,F403
+from .mmu_errors import *  # noqa: F401,F403
+from .pagetable import *  # noqa: F401,F403
+from .paging import *  # noqa: F401,F403
+from .rmap import *  # noqa: F401,F403
+from .set_memory import *  # noqa: F401,F403
+from .streams import *  # noqa: F401,F403
+from .tlb import *  # noqa: F401,F403
+from .vmap import *  # noqa: F401,F403
+
+__all__ = list(dict.fromkeys(name for module in (direct_map, kernel, mm, mmu_errors, pagetable, paging, rmap,
+                                                  set_memory, streams, tlb, vmap) for name in module.__all__))

@@ -58,7 +58,6 @@ ISA_END_ADDRESS = 0x100000
 BIOS_BEGIN = 0xA0000
 PG_LEVEL_2M = 1 << 2
 PG_LEVEL_1G = 1 << 3
-_SIZE_NAME = {0: "4k", PG_LEVEL_2M: "2M", PG_LEVEL_1G: "1G"}
 
 
 @dataclass(frozen=True)

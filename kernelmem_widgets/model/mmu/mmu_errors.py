@@ -6,7 +6,7 @@ buddy allocator are exactly as they were.
 
 from __future__ import annotations
 
-from ..errors import InvalidArgument, KernelMemError
+from ..errors import InvalidArgument
 
 __all__ = ["BadAlignment", "MappingConflict", "NotMapped", "AddressOutOfRange", "BadTlbGeometry"]
 

@@ -9,7 +9,8 @@ A shared array (Skylake's 1536-entry STLB for 4 KiB and 2 MiB) tags each entry w
 Simulation is vectorised: runs of accesses to one page collapse to one lookup (the rest are
 first-level hits, nothing can evict the entry in between); a stream of pages never seen before
 and absent from the TLB misses throughout, so its end state is computed at once; anything else
-is played in rounds, one access per set per round, every set at once (sets are independent).
+is played in rounds, one access per set per round, every set at once (sets are independent), or
+for arrays of fewer than 64 sets access by access (a round of so few sets costs more than that).
 
 Presets (data TLB only; the instruction TLB is not modelled), from the Intel 64 and IA-32
 Architectures Optimization Reference Manual (248966): Skylake (Table 2-15 of revision 045,
