@@ -52,6 +52,9 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
         The lab's process and its forked child.
     walks_bars : bqplot.Bars
         Page walks per mapping (``y`` replaced on every run).
+    tabs : ipywidgets.Tab
+        "TLB and page walks", "faults, fork, COW"; a tab's content (``tab_contents[i]``) is put in
+        when the tab is first selected, so that its figures are first drawn visible.
 
     Examples
     --------
@@ -116,10 +119,22 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
                                 widgets.HBox([self.table, self.figure], layout=wrap), self.tlb_view])
         space = widgets.VBox([widgets.HBox([self.mmap_size, self.thp, *self.buttons.values()], layout=wrap),
                               self.counts, self.walk_view, self.memory_map])
-        tabs = widgets.Tab(children=[streams, space])
-        tabs.set_title(0, "TLB and page walks")
-        tabs.set_title(1, "faults, fork, COW")
-        return [self.status, tabs]
+        self.streams_box = streams
+        # the second tab's content goes in when it is first shown: a figure first drawn hidden has no size
+        self.tab_contents = [streams, space]
+        self.tabs = widgets.Tab(children=[streams, widgets.VBox()])
+        self.tabs.set_title(0, "TLB and page walks")
+        self.tabs.set_title(1, "faults, fork, COW")
+        self.tabs.observe(self._fill_tab, names="selected_index")
+        return [self.status, self.tabs]
+
+    def _fill_tab(self, change) -> None:
+        index = change["new"]
+        if index is None:
+            return
+        holder, content = self.tabs.children[index], self.tab_contents[index]
+        if holder is not content and not holder.children:
+            holder.children = [content]
 
     # ------------------------------------------------------------------ actions
     def run(self) -> dict:
@@ -137,7 +152,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
         self.bars.y = [self.results[name]["walks"] for name in MAPPINGS]
         if self.tlb_view.tlb.preset.name != self.cpu_choice.value:
             self.tlb_view = TlbView(tlbs["vmalloc"])
-            self.children[1].children[0].children = (*self.children[1].children[0].children[:2], self.tlb_view)
+            self.streams_box.children = (*self.streams_box.children[:2], self.tlb_view)
         else:
             self.tlb_view.tlb = tlbs["vmalloc"]
         self.tlb_view.refresh()

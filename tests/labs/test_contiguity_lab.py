@@ -40,3 +40,10 @@ def test_bad_input_goes_to_the_status_line():
     assert view.status_text.startswith("mmap first")
     view.run_ops(["dance"])
     assert "unknown operation 'dance'" in view.status_text
+
+
+def test_the_second_tab_is_filled_when_first_shown():
+    view = lab()
+    assert view.tabs.children[1].children == ()
+    view.tabs.selected_index = 1
+    assert view.tabs.children[1].children == (view.tab_contents[1],)
