@@ -12,9 +12,10 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 
 __version__ = "0.1.0"
 
-_LAZY = {"BuddyLab": "kernelmem_widgets.labs", "SlabLab": "kernelmem_widgets.labs", "BootLab": "kernelmem_widgets.labs"}
+_LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab")}
 
-__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "memparse", "format_size", "KernelMemError", "InvalidArgument",
+__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "memparse", "format_size",
+           "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
 
 

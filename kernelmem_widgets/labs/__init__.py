@@ -2,6 +2,7 @@
 
 from .boot_lab import BootLab
 from .buddy_lab import BuddyLab
+from .contiguity_lab import ContiguityLab
 from .slab_lab import SlabLab
 
-__all__ = ["BuddyLab", "SlabLab", "BootLab"]
+__all__ = ["BuddyLab", "SlabLab", "BootLab", "ContiguityLab"]

@@ -56,6 +56,7 @@ class Machine:
         self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
+        self._mmu = None
         # chapter 6 (model/boot/): boot from a firmware map and a command line instead of flat RAM
         self.boot = self._firmware = self._iomem = self._ioremap = None
         self.cmdline = "" if cmdline is None else cmdline
@@ -128,6 +129,7 @@ class Machine:
         """Reboot: every zone back to its boot state (subscribers stay subscribed)."""
         self._slab = None
         self._vmalloc = None
+        self._mmu = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
 
@@ -243,6 +245,15 @@ class Machine:
 
             self._vmalloc = VmallocSpace(self)
         return self._vmalloc
+
+    @property
+    def mmu(self):
+        """This machine's kernel page tables, direct map and TLB (model/mmu), built on first use."""
+        if self._mmu is None:
+            from .mmu.kernel import KernelMmu
+
+            self._mmu = KernelMmu(self)
+        return self._mmu
 
     def zone(self, name: str) -> Zone:
         for zone in self.zones:

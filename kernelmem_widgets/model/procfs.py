@@ -9,6 +9,7 @@
 * ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
 * ``/proc/iomem`` — kernel/resource.c ``r_show()``, implemented in :mod:`.boot.iomem` (chapter 6):
   ``render_iomem(machine)`` for a machine booted from a firmware map, ``parse_iomem(text)``.
+* ``/proc/meminfo`` — implemented in :mod:`.meminfo` (chapter 3) and re-exported here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from .page_alloc.buddy import Zone
 from .errors import InvalidArgument
 from .page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
+from .meminfo import render_meminfo
 from .slab.slabinfo import parse_slabinfo, render_slabinfo
 from .page_alloc.vmstat import format_index, fragmentation_index, unusable_free_index
 from .boot.iomem import parse_iomem
@@ -24,7 +26,7 @@ from .boot.iomem import render_iomem as _render_iomem_tree
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
            "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP",
-           "render_iomem", "parse_iomem"]
+           "render_iomem", "parse_iomem", "render_meminfo"]
 
 PAGETYPEINFO_CAP = 100000
 
