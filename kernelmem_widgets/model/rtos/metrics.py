@@ -124,7 +124,7 @@ def run_trace(allocator: Allocator, trace: RequestTrace, *, record: bool = True)
     >>> from kernelmem_widgets.model.rtos import Ram, PartitionMalloc, parse_trace
     >>> run = run_trace(PartitionMalloc(Ram(size=1024), "32x4, 128x2"), parse_trace("+20, +100, +100, +100, -0"))
     >>> run.served, run.failed, run.first_failure
-    (2, 2, (3, 100, 'pool-128 has no free block'))
+    (3, 1, (3, 100, 'pool-128 has no free block'))
     """
     stepper = TraceStepper(allocator, trace, record=record)
     return stepper.run()

@@ -168,6 +168,9 @@ class PartitionMalloc(Allocator):
         if not self.ram.contains(blk, self.ram.ptr_size):
             raise InvalidFree(f"free({ptr:#x}): its header word would be outside the RAM", ptr=ptr)
         mcb = self.ram.read_ptr(blk)
+        if mcb == 0:  # a double free of the last block put back: its first word is now the NULL link
+            raise RtosError("OS_ERR_MEM_INVALID_P_MEM", f"free({ptr:#x}): the header word at {blk:#x} is NULL, so "
+                            "OSMemPut(NULL, ...) is called (a free of a block that is already free)")
         part = self._by_mcb.get(mcb)
         if part is None:
             raise InvalidFree(f"free({ptr:#x}): the header word at {blk:#x} holds {mcb:#x}, no partition's OS_MEM; "
