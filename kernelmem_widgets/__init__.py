@@ -12,9 +12,9 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 
 __version__ = "0.1.0"
 
-_LAZY = {"BuddyLab": "kernelmem_widgets.labs", "SlabLab": "kernelmem_widgets.labs"}
+_LAZY = {"BuddyLab": "kernelmem_widgets.labs", "SlabLab": "kernelmem_widgets.labs", "RtosLab": "kernelmem_widgets.labs"}
 
-__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "memparse", "format_size", "KernelMemError", "InvalidArgument",
+__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "RtosLab", "memparse", "format_size", "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
 
 

@@ -8,6 +8,9 @@ from . import controls, narration, palette
 from .fragmentation import FragmentationPlot
 from .free_lists import FreeListBars
 from .memory_map import MemoryMap
+from .rtos_bytes import ByteArrayView
+from .rtos_plots import FreeBytesTimeline, WasteBySize
 from .trace import TraceView
 
-__all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView"]
+__all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView",
+           "ByteArrayView", "WasteBySize", "FreeBytesTimeline"]

@@ -68,11 +68,17 @@ class Allocator:
         """
         size = check_int(size, "size", minimum=0, maximum=(1 << (8 * self.ram.ptr_size)) - 1,
                          accepted="a byte count >= 0")
-        ptr = self._malloc(size)
-        self._count("malloc")
-        self.live[ptr] = size
-        if self.ram.bus.active:
-            self.ram.bus.emit("malloc", allocator=self.name, ptr=ptr, size=size, steps=self.last_steps)
+        bus = self.ram.bus
+        if not bus.active:
+            ptr = self._malloc(size)
+            self._count("malloc")
+            self.live[ptr] = size
+            return ptr
+        with bus.batch("malloc"):  # views redraw once, after the bookkeeping below, not on the inner OSMemGet
+            ptr = self._malloc(size)
+            self._count("malloc")
+            self.live[ptr] = size
+            bus.emit("malloc", allocator=self.name, ptr=ptr, size=size, steps=self.last_steps)
         return ptr
 
     def calloc(self, nmemb: int, size: int) -> int:
@@ -99,14 +105,16 @@ class Allocator:
         ptr = check_int(ptr, "ptr", minimum=0, accepted="a pointer malloc returned")
         if ptr == 0:
             return
-        if ptr not in self.live:
-            self._foreign_free(ptr)
-        else:
-            self._free(ptr)
-        self._count("free")
-        self.live.pop(ptr, None)
-        if self.ram.bus.active:
-            self.ram.bus.emit("free", allocator=self.name, ptr=ptr, steps=self.last_steps)
+        bus = self.ram.bus
+        with bus.batch("free"):
+            if ptr not in self.live:
+                self._foreign_free(ptr)
+            else:
+                self._free(ptr)
+            self._count("free")
+            self.live.pop(ptr, None)
+            if bus.active:
+                bus.emit("free", allocator=self.name, ptr=ptr, steps=self.last_steps)
 
     def _foreign_free(self, ptr: int) -> None:
         raise InvalidFree(f"free({ptr:#x}): not a pointer {self.name} returned, or already freed", ptr=ptr)
