@@ -99,7 +99,7 @@ class ByteArrayView(widgets.VBox):
         self.link_mark = bq.Lines(x=np.zeros(1), y=np.zeros(1), scales=scales, colors=["#000000"], stroke_width=1.2,
                                   opacities=[0.75], visible=False)
         self.target_mark = bq.Scatter(x=np.zeros(1), y=np.zeros(1), scales=scales, colors=["#000000"],
-                                      default_size=14, visible=False)
+                                      default_size=8, visible=False)
         self.x_axis = bq.Axis(scale=self.x_scale, label="byte offset in the row", tick_format="d")
         self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="address", tick_format="#x",
                               label_offset="70px")

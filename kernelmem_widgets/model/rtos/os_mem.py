@@ -308,6 +308,10 @@ class MemPartition:
                 problems.append(f"after NbrFree = {self.nbr_free} entries the list goes on to {addr:#x} instead of NULL")
         if self.nbr_free == 0 and self.free_list_ptr != 0 and not problems:
             problems.append(f"NbrFree is 0 but FreeListPtr is {self.free_list_ptr:#x}")
+        lost = [blk for blk in range(self.addr_ptr, self.end, self.blk_size) if blk not in seen and blk not in self.held]
+        if lost and problems:
+            problems.append(f"{len(lost)} free block{'s are' if len(lost) > 1 else ' is'} no longer reachable from "
+                            "FreeListPtr: lost to OSMemGet")
         for line in self.misuse:
             if "held twice" in line:
                 problems.append(line)

@@ -221,8 +221,8 @@ class PartitionMalloc(Allocator):
                     out.append(Region(blk + h, used, "used", part.name))
                     if part.blk_size - h - used:
                         out.append(Region(blk + h + used, part.blk_size - h - used, "waste", part.name))
-                else:
-                    out.append(Region(blk, part.blk_size, "corrupt", f"{part.name}: neither free nor held"))
+                else:  # unreachable from FreeListPtr after a corrupting put: lost
+                    out.append(Region(blk, part.blk_size, "corrupt", f"{part.name}: lost, off the free list"))
         return out
 
     def check_invariants(self) -> None:
