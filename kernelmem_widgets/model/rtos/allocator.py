@@ -9,6 +9,8 @@ call on the RAM's bus.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .os_err import AllocFailed, InvalidFree, RtosArgumentError, check_int
 from .ram import Ram
 
@@ -150,8 +152,6 @@ class Allocator:
 
     def byte_kinds(self):
         """One code per byte of the RAM (positions in :data:`REGION_KINDS`) for the byte-array view."""
-        import numpy as np
-
         codes = np.zeros(self.ram.size, dtype=np.uint8)
         base = self.ram.base
         for start, length, kind, _label in self.regions():

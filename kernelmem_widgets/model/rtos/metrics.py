@@ -66,8 +66,20 @@ class TraceStepper:
         self.allocator, self.trace, self.record = allocator, trace, record
         self.position = 0
         self.pointers: dict[int, int] = {}
-        self.result = TraceRun(allocator.name, trace.name)
+        self._result = TraceRun(allocator.name, trace.name)
         self._free, self._largest, self._waste = [], [], []
+        self._stale = False
+
+    @property
+    def result(self) -> TraceRun:
+        """The figures so far (timelines turned into arrays once per read, not once per step)."""
+        if self._stale:
+            result = self._result
+            result.free_bytes = np.array(self._free, dtype=np.int64)
+            result.largest_free = np.array(self._largest, dtype=np.int64)
+            result.waste = np.array(self._waste, dtype=np.int64)
+            self._stale = False
+        return self._result
 
     @property
     def done(self) -> bool:
@@ -76,7 +88,7 @@ class TraceStepper:
     def step(self) -> str:
         """Play the next operation; returns what happened in words."""
         op, ident, size = self.trace.ops[self.position]
-        heap, result = self.allocator, self.result
+        heap, result = self.allocator, self._result
         index = self.position
         self.position += 1
         if op == "malloc":
@@ -105,9 +117,7 @@ class TraceStepper:
             self._free.append(heap.free_bytes())
             self._largest.append(heap.largest_free())
             self._waste.append(heap.internal_waste())
-            result.free_bytes = np.array(self._free, dtype=np.int64)
-            result.largest_free = np.array(self._largest, dtype=np.int64)
-            result.waste = np.array(self._waste, dtype=np.int64)
+            self._stale = True
         return text
 
     def run(self) -> TraceRun:
