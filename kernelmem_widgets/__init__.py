@@ -12,9 +12,9 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 
 __version__ = "0.1.0"
 
-_LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab")}
+_LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab")}
 
-__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "memparse", "format_size",
+__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "memparse", "format_size",
            "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
 

@@ -8,9 +8,11 @@ from . import controls, narration, palette
 from .fragmentation import FragmentationPlot
 from .free_lists import FreeListBars
 from .memory_map import MemoryMap
+from .rtos_bytes import ByteArrayView
+from .rtos_plots import FreeBytesTimeline, WasteBySize
 from .trace import TraceView
 from .physical_map import PhysicalMap
 from .ioremap_view import IoremapView
 
 __all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView",
-           "PhysicalMap", "IoremapView"]
+           "PhysicalMap", "IoremapView", "ByteArrayView", "WasteBySize", "FreeBytesTimeline"]

@@ -148,3 +148,23 @@ def e820_color(type_: int) -> str:
     name = {1: "usable", 2: "reserved", 3: "ACPI data", 4: "ACPI NVS", 5: "unusable", 7: "persistent",
             12: "persistent", 128: "usable"}.get(type_, "other")
     return E820_COLORS[name]
+
+
+#: Chapter 7 (RTOS allocators): what a byte of the simulated RAM is, by
+#: :data:`~kernelmem_widgets.model.rtos.REGION_KINDS` name.  Corruption is red and also said in words.
+RTOS_KIND_COLORS: dict[str, str] = {
+    "outside": OUTSIDE_COLOR,
+    "control": RESERVED_COLOR,   # OS_MEM control blocks, TLSF's control_t
+    "header": "#E69F00",         # header words: the wrapper's partition pointer, a chunk's size
+    "used": "#0072B2",           # bytes the caller asked for
+    "waste": "#56B4E9",          # reserved but not asked for: rounding up to a block or chunk
+    "free": FREE_COLOR,
+    "link": "#009E73",           # the free-list link word inside a free block
+    "corrupt": "#D00000",        # a free list that links foreign, misaligned or doubly-put memory
+}
+RTOS_KIND_LABELS: dict[str, str] = {
+    "outside": "not this allocator's", "control": "control structure", "header": "header word",
+    "used": "requested bytes", "waste": "internal waste", "free": "free", "link": "free-list link",
+    "corrupt": "corrupted free list",
+}
+__all__ += ["RTOS_KIND_COLORS", "RTOS_KIND_LABELS"]

@@ -6,7 +6,10 @@ runs in a rarely used function still counts.
 
     top (machine, presets, procfs, live, workload)
       -> highmem, mmu, dma (peers: none imports another) -> boot -> vmalloc -> slab -> page_alloc
-      -> base (errors, events, units);  rtos (a small RTOS, no Linux) sits on the base alone
+      -> base (errors, events, units)
+
+Independent packages (rtos: uC/OS-III partitions) sit beside the Linux layers: they import the
+base only, and no Linux layer imports them.
 """
 
 import ast
@@ -24,6 +27,7 @@ BASE = {"errors", "events", "units"}
 TIERS = [["page_alloc"], ["slab"], ["vmalloc"], ["boot"], ["highmem", "mmu"]]
 SUBSYSTEMS = [name for tier in TIERS for name in tier]
 TOP = {"machine", "presets", "procfs", "live", "workload", "meminfo"}
+INDEPENDENT = {"rtos"}
 JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", "jupyter")
 
 
@@ -33,6 +37,8 @@ def layer_of(part: str) -> int:
     for rank, tier in enumerate(TIERS, 1):
         if part in tier:
             return rank
+    if part in INDEPENDENT:
+        return 1
     if part in TOP or part == "__init__":
         return 1 + len(TIERS)
     raise AssertionError(f"model/{part} belongs to no layer: add it to BASE, TIERS or TOP here")
@@ -84,6 +90,10 @@ def test_imports_point_down_only(path):
         if not (target == PACKAGE or target.startswith(PACKAGE + ".")):
             continue
         target_key = layer_key(target)
+        if target_key != source_key and INDEPENDENT & {source_key, target_key}:
+            assert target_key in BASE, (f"model/{path.relative_to(MODEL)}:{line} imports {target}: "
+                                        f"{source_key!r} and {target_key!r} must stay independent (base only)")
+            continue
         if target_key == source_key or (target_key not in SUBSYSTEMS and layer_of(target_key) == source_rank):
             continue  # inside one package, or among the shared modules of one level (machine uses presets)
         assert layer_of(target_key) < source_rank, (
@@ -117,6 +127,18 @@ def test_a_back_edge_is_caught(monkeypatch, where, source, target):
     real_read_text = Path.read_text
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: source if self == fake else real_read_text(self, *a, **k))
     with pytest.raises(AssertionError, match=f"layer '{target}' is not below '{where}'"):
+        test_imports_point_down_only(fake)
+
+
+@pytest.mark.parametrize("where, source", [
+    ("rtos", "from ..slab import kmalloc\n"),
+    ("slab", "from ..rtos import MemPartition\n"),
+])
+def test_an_independent_package_stays_independent(monkeypatch, where, source):
+    fake = MODEL / where / "_probe_independent.py"
+    real_read_text = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: source if self == fake else real_read_text(self, *a, **k))
+    with pytest.raises(AssertionError, match="must stay independent"):
         test_imports_point_down_only(fake)
 
 
