@@ -56,6 +56,7 @@ class Machine:
         self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
+        self._dma = None
         self._boot()
 
     @classmethod
@@ -107,6 +108,9 @@ class Machine:
         """Reboot: every zone back to its boot state (subscribers stay subscribed)."""
         self._slab = None
         self._vmalloc = None
+        if self._dma is not None:
+            self._dma.close()
+        self._dma = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
 
@@ -145,6 +149,15 @@ class Machine:
 
             self._vmalloc = VmallocSpace(self)
         return self._vmalloc
+
+    @property
+    def dma(self):
+        """This machine's DMA state (CMA areas, pins, SWIOTLB: model/dma/), created on first use."""
+        if self._dma is None:
+            from .dma.state import DmaState
+
+            self._dma = DmaState(self)
+        return self._dma
 
     def zone(self, name: str) -> Zone:
         for zone in self.zones:

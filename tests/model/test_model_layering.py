@@ -5,7 +5,7 @@ imports inside functions included), not from what happens to be loaded: a back-e
 runs in a rarely used function still counts.
 
     top (machine, presets, procfs, live, workload)
-      -> vmalloc -> slab -> page_alloc -> base (errors, events, units)
+      -> dma -> vmalloc -> slab -> page_alloc -> base (errors, events, units)
 """
 
 import ast
@@ -19,7 +19,7 @@ PACKAGE = "kernelmem_widgets.model"
 #: Rank of each layer: a module may import from layers of lower rank, from its own package, and
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
 BASE = {"errors", "events", "units"}
-SUBSYSTEMS = ["page_alloc", "slab", "vmalloc"]
+SUBSYSTEMS = ["page_alloc", "slab", "vmalloc", "dma"]
 TOP = {"machine", "presets", "procfs", "live", "workload"}
 JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", "jupyter")
 
