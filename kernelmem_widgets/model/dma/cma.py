@@ -29,6 +29,7 @@ from ..page_alloc.freearea import NO_ORDER
 from ..page_alloc.mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
 from ..units import format_size
 from .contig import ContigResult, alloc_contig_range, free_contig_range
+from .physmap import covered, free_pages_map
 from .errors import EBUSY, EINVAL, ENOMEM, ENOSPC, CmaError, ContigRangeBusy
 
 __all__ = ["Cma", "MAX_CMA_AREAS", "CONFIG_CMA_ALIGNMENT", "cma_init_reserved_mem", "cma_declare_contiguous",
@@ -89,11 +90,9 @@ def _check_free(zone, start: int, end: int) -> None:
     if used.size:
         raise CmaError(f"pfn {start + int(used[0]) + zone._base:#x} is already in use: a CMA area is carved out "
                        "at boot, before anything is allocated there (declare it on a fresh machine)", errno=EBUSY)
-    from .contig import _covered
-
-    covered = _covered(zone)[start:end]
-    if not covered.all():
-        raise CmaError(f"pfn {start + int(np.flatnonzero(~covered)[0]) + zone._base:#x} is reserved "
+    in_blocks = covered(zone)[start:end]
+    if not in_blocks.all():
+        raise CmaError(f"pfn {start + int(np.flatnonzero(~in_blocks)[0]) + zone._base:#x} is reserved "
                        "(memblock kept it): a CMA area must be ordinary RAM", errno=EBUSY)
 
 
@@ -214,16 +213,7 @@ def _find_free(machine, size, alignment, low, high, bottom_up) -> int | None:
     """memblock_alloc_range_nid() on the model: an aligned range whose pages are all free."""
     page = machine.page_size
     step, npages = alignment // page, size // page
-    free = np.zeros(machine.nr_pages, dtype=bool)
-    for zone in machine.zones:
-        orders = np.frombuffer(zone._area.buddy_order, dtype=np.uint8)
-        starts = np.flatnonzero(orders != NO_ORDER)
-        cover = np.zeros(len(orders) + 1, dtype=np.int32)
-        np.add.at(cover, starts, 1)
-        np.add.at(cover, starts + (1 << orders[starts].astype(np.int64)), -1)
-        zone_free = np.cumsum(cover[:-1]) > 0
-        lo, hi = zone.start_pfn, zone.end_pfn
-        free[lo:hi] = zone_free[lo - zone._base:hi - zone._base]
+    free = free_pages_map(machine)
     prefix = np.concatenate(([0], np.cumsum(free)))
     first = -(-low // alignment) * step
     last = (high - size) // page

@@ -31,13 +31,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import AllocationError, BadPageState, InvalidArgument, KernelMemError, PfnOutOfRange
+from ..errors import AllocationError, BadPageState, InvalidArgument, KernelMemError
 from ..page_alloc.freearea import NO_ORDER
-from ..page_alloc.mmzone import MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, MIGRATETYPE_NAMES
+from ..page_alloc.mmzone import MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, MIGRATETYPE_NAMES
+from .page_isolation import start_isolate_page_range, undo_isolate_page_range
+from .physmap import covered
 from .errors import EBUSY, EINVAL, ENOMEM, ContigRangeBusy
 
 __all__ = ["MIGRATION_GFP", "ContigResult", "migrate_obstacle", "alloc_contig_range", "alloc_contig_pages",
-           "free_contig_range", "pin_user_pages", "unpin_user_pages", "kernel_align"]
+           "free_contig_range", "kernel_align", "take_free_range"]
 
 #: ``__alloc_contig_verify_gfp_mask()``: the reclaim bits of GFP_KERNEL | __GFP_MOVABLE | __GFP_RETRY_MAYFAIL.
 MIGRATION_GFP = "GFP_KERNEL|__GFP_MOVABLE|__GFP_RETRY_MAYFAIL"
@@ -136,73 +138,6 @@ def _scan_range(machine, zone, start: int, end: int, cma_mode: bool) -> tuple[li
     return to_move, None, None
 
 
-# ---------------------------------------------------------------------- page isolation
-def _move_free_pages(zone, pb: int, old_mt: int, new_mt: int) -> None:
-    """``__move_freepages_block()``: every free block of pageblock ``pb`` to the new type's tail."""
-    area = zone._area
-    cursor, end = pb << zone.pageblock_order, (pb + 1) << zone.pageblock_order
-    buddy_order = area.buddy_order
-    while cursor < end:
-        order = buddy_order[cursor]
-        if order == NO_ORDER:
-            cursor += 1
-            continue
-        area.move_tail(cursor, order, old_mt, new_mt)
-        cursor += 1 << order
-
-
-def _toggle_isolate(zone, pb: int, new_mt: int) -> None:
-    """``__move_freepages_block_isolate()``: retype pageblock ``pb``, its free pages with it.
-
-    A free buddy larger than a pageblock that covers it is taken off and freed again in
-    pageblock pieces (``split_large_buddy()``), each piece with its own pageblock's type.
-    """
-    area, pbo = zone._area, zone.pageblock_order
-    start = pb << pbo
-    for order in range(zone.max_page_order, pbo, -1):
-        head = start & ~((1 << order) - 1)
-        if area.buddy_order[head] == order:
-            area.delete(head, order, zone._pb_mt[head >> pbo])
-            zone._pb_mt[pb] = new_mt
-            zone._split_large_buddy(head, order, False)
-            return
-    old_mt = zone._pb_mt[pb]
-    zone._pb_mt[pb] = new_mt
-    _move_free_pages(zone, pb, old_mt, new_mt)
-
-
-def _unisolate(zone, pb: int, migratetype: int) -> None:
-    """``unset_migratetype_isolate()``: back to ``migratetype``; a free pageblock-or-larger block
-    whose buddy is not isolated is freed again so that it merges (``__putback_isolated_page()``)."""
-    area, pbo = zone._area, zone.pageblock_order
-    start = pb << pbo
-    order = area.buddy_order[start]
-    if order != NO_ORDER and pbo <= order < zone.max_page_order:
-        buddy = start ^ (1 << order)
-        if area.buddy_order[buddy] == order and zone._pb_mt[buddy >> pbo] != MIGRATE_ISOLATE:
-            area.delete(start, order, MIGRATE_ISOLATE)
-            for piece in range(pb, pb + (1 << (order - pbo))):
-                zone._pb_mt[piece] = migratetype
-            zone._free_one_page(start, order, migratetype, False)
-            return
-    _toggle_isolate(zone, pb, migratetype)
-
-
-def _isolate(zone, first_pb: int, last_pb: int) -> dict[int, int]:
-    saved = {}
-    for pb in range(first_pb, last_pb):
-        saved[pb] = zone._pb_mt[pb]
-        _toggle_isolate(zone, pb, MIGRATE_ISOLATE)
-    return saved
-
-
-def _undo_isolate(zone, saved: dict[int, int]) -> None:
-    """``undo_isolate_page_range()``."""
-    for pb, migratetype in saved.items():
-        if zone._pb_mt[pb] == MIGRATE_ISOLATE:
-            _unisolate(zone, pb, migratetype)
-
-
 # ---------------------------------------------------------------------- the range itself
 def _check_range(machine, start_pfn, nr_pages):
     for name, value in (("start pfn", start_pfn), ("nr_pages", nr_pages)):
@@ -241,7 +176,7 @@ def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode) -> ContigR
         raise ContigRangeBusy(f"alloc_contig_range([{start_pfn:#x}, {start_pfn + nr_pages:#x})) = -EBUSY: {reason}",
                               errno=EBUSY, busy_pfn=busy_pfn, reason=reason)
     snapshot = _ZoneSnapshot(machine)
-    saved = _isolate(zone, start >> pbo, -(-end >> pbo))
+    saved = start_isolate_page_range(zone, start >> pbo, -(-end >> pbo))
     try:
         moved = _migrate(machine, zone, to_move)
     except AllocationError as error:
@@ -253,7 +188,7 @@ def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode) -> ContigR
     outer_end = _isolate_freepages_range(zone, outer_start, end)
     for slot in list(range(outer_start, start)) + list(range(end, outer_end)):
         zone.free_pages(slot + base, 0)       # free_contig_range() of the head and tail
-    _undo_isolate(zone, saved)
+    undo_isolate_page_range(zone, saved)
     machine.dma.contig_owned[start_pfn] = nr_pages
     if moved:
         machine.bus.emit("mm_migrate_pages", reason="contig_range", succeeded=len(moved), failed=0, moved=moved)
@@ -338,11 +273,11 @@ def alloc_contig_pages(machine, nr_pages: int, gfp="GFP_KERNEL") -> ContigResult
     tried, reasons = 0, []
     with machine.bus.batch("alloc_contig_pages"):
         for zone in zonelist:
-            covered = _covered(zone)
+            in_blocks = covered(zone)
             pfn = kernel_align(zone.start_pfn, nr_pages)
             while zone.contains(pfn) and zone.contains(pfn + nr_pages - 1):
                 slot = pfn - zone._base
-                if covered[slot:slot + nr_pages].all():
+                if in_blocks[slot:slot + nr_pages].all():
                     tried += 1
                     try:
                         return alloc_contig_range(machine, pfn, nr_pages)
@@ -356,58 +291,6 @@ def alloc_contig_pages(machine, nr_pages: int, gfp="GFP_KERNEL") -> ContigResult
     raise ContigRangeBusy(f"alloc_contig_pages({nr_pages}) returned NULL: {tried} candidate windows tried, "
                           f"none could be emptied" + (f": {detail}" if detail else " (no window fits a zone)"),
                           errno=ENOMEM, reason=detail or "no candidate window")
-
-
-def _covered(zone) -> np.ndarray:
-    """Per slot: is the page in some block (free or allocated), i.e. not PageReserved?"""
-    length = len(zone._alloc_order)
-    cover = np.zeros(length + 1, dtype=np.int32)
-    for table in (zone._area.buddy_order, zone._alloc_order):
-        orders = np.frombuffer(table, dtype=np.uint8)
-        starts = np.flatnonzero(orders != NO_ORDER)
-        np.add.at(cover, starts, 1)
-        np.add.at(cover, starts + (1 << orders[starts].astype(np.int64)), -1)
-    return np.cumsum(cover[:-1]) > 0
-
-
-# ---------------------------------------------------------------------- pins
-def pin_user_pages(machine, pfn: int, *, longterm: bool = False) -> int:
-    """``pin_user_pages()`` on the user page block at ``pfn``; returns the pfn now pinned.
-
-    A short-term pin (O_DIRECT, a DMA in flight) pins the page where it is.  With
-    ``longterm=True`` (FOLL_LONGTERM, e.g. RDMA or VFIO) the kernel first migrates a page out of
-    a CMA pageblock (``check_and_migrate_movable_pages()``), so a long-term pin never blocks CMA.
-    """
-    zone = machine.zone_of(pfn)
-    slot = pfn - zone._base
-    order = zone._alloc_order[slot]
-    if order == NO_ORDER or zone._alloc_mt[slot] != MIGRATE_MOVABLE:
-        raise InvalidArgument(f"pin_user_pages({pfn:#x}): not the head of an allocated user (Movable) block; "
-                              "only user pages can be pinned")
-    if pfn in machine.dma.pins:
-        raise InvalidArgument(f"pin_user_pages({pfn:#x}): already pinned")
-    if longterm and zone._pb_mt[slot >> zone.pageblock_order] == MIGRATE_CMA:
-        with machine.bus.batch("pin_user_pages"):
-            new_pfn = _migrate_out_of_cma(machine, zone, slot, order)
-            machine.bus.emit("mm_migrate_pages", reason="longterm_pin", succeeded=1, failed=0, moved={pfn: new_pfn})
-        pfn = new_pfn
-    machine.dma.add_pin(pfn, order)
-    return pfn
-
-
-def _migrate_out_of_cma(machine, zone, slot, order) -> int:
-    """A target outside CMA: under ``memalloc_pin_save()`` ``current_gfp_context()`` clears
-    __GFP_MOVABLE, so the new page is an unmovable one (no ALLOC_CMA), as a long-term pin is."""
-    new_pfn = machine.alloc_pages("GFP_HIGHUSER|__GFP_RETRY_MAYFAIL", order)   # __GFP_MOVABLE cleared
-    zone.free_pages(slot + zone._base, order)
-    return new_pfn
-
-
-def unpin_user_pages(machine, pfn: int) -> None:
-    """``unpin_user_page()``: drop the pin; the page may migrate again."""
-    if pfn not in machine.dma.pins:
-        raise InvalidArgument(f"unpin_user_page({pfn:#x}): that page is not pinned")
-    machine.dma.remove_pin(pfn)
 
 
 class _ZoneSnapshot:

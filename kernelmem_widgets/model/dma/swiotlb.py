@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidArgument
-from ..page_alloc.freearea import NO_ORDER
 from .contig import take_free_range
+from .physmap import free_pages_map
 from .errors import SwiotlbFull
 
 __all__ = ["IO_TLB_SHIFT", "IO_TLB_SIZE", "IO_TLB_SEGSIZE", "IO_TLB_DEFAULT_SIZE", "SwiotlbPool", "swiotlb_init",
@@ -202,18 +202,7 @@ def _memblock_find_low(machine, nbytes: int) -> int | None:
     """``memblock_find_in_range_node()`` top-down in [0, ARCH_LOW_ADDRESS_LIMIT], page aligned."""
     page = machine.page_size
     limit_pfn = min(machine.nr_pages, (ARCH_LOW_ADDRESS_LIMIT + 1) // page)
-    free = np.zeros(limit_pfn, dtype=bool)
-    for zone in machine.zones:
-        if zone.start_pfn >= limit_pfn:
-            continue
-        orders = np.frombuffer(zone._area.buddy_order, dtype=np.uint8)
-        starts = np.flatnonzero(orders != NO_ORDER)
-        cover = np.zeros(len(orders) + 1, dtype=np.int32)
-        np.add.at(cover, starts, 1)
-        np.add.at(cover, starts + (1 << orders[starts].astype(np.int64)), -1)
-        zone_free = np.cumsum(cover[:-1]) > 0
-        hi = min(zone.end_pfn, limit_pfn)
-        free[zone.start_pfn:hi] = zone_free[zone.start_pfn - zone._base:hi - zone._base]
+    free = free_pages_map(machine, limit_pfn)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], free.astype(np.int8), [0]))))
     for run_start, run_end in reversed(list(zip(edges[::2].tolist(), edges[1::2].tolist()))):
         this_end = min(run_end * page, ARCH_LOW_ADDRESS_LIMIT)
