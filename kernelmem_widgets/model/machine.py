@@ -57,6 +57,7 @@ class Machine:
         self._slab = None
         self._vmalloc = None
         self._mmu = None
+        self._dma = None
         # chapter 6 (model/boot/): boot from a firmware map and a command line instead of flat RAM
         self.boot = self._firmware = self._iomem = self._ioremap = None
         self.cmdline = "" if cmdline is None else cmdline
@@ -130,6 +131,9 @@ class Machine:
         self._slab = None
         self._vmalloc = None
         self._mmu = None
+        if self._dma is not None:
+            self._dma.close()
+        self._dma = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
 
@@ -254,6 +258,15 @@ class Machine:
 
             self._mmu = KernelMmu(self)
         return self._mmu
+
+    @property
+    def dma(self):
+        """This machine's DMA state (CMA areas, pins, SWIOTLB: model/dma/), created on first use."""
+        if self._dma is None:
+            from .dma.state import DmaState
+
+            self._dma = DmaState(self)
+        return self._dma
 
     def zone(self, name: str) -> Zone:
         for zone in self.zones:

@@ -78,7 +78,7 @@ class Workload:
         return list(self._held)
 
     def _follow_migration(self, event) -> None:
-        if event.kind == "mm_compaction_end":
+        if event.kind in ("mm_compaction_end", "mm_migrate_pages"):
             for old, new in event.data.get("moved", {}).items():
                 index = self._position.pop(old, None)
                 if index is not None:

@@ -24,7 +24,7 @@ PACKAGE = "kernelmem_widgets.model"
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
 BASE = {"errors", "events", "units"}
 #: The kernel subsystems bottom up, one tier a row; subsystems of one tier import none of each other.
-TIERS = [["page_alloc"], ["slab"], ["vmalloc"], ["boot"], ["highmem", "mmu"]]
+TIERS = [["page_alloc"], ["slab"], ["vmalloc"], ["boot"], ["highmem", "mmu", "dma"]]
 SUBSYSTEMS = [name for tier in TIERS for name in tier]
 TOP = {"machine", "presets", "procfs", "live", "workload", "meminfo"}
 INDEPENDENT = {"rtos"}
