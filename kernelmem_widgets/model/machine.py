@@ -24,10 +24,11 @@ from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
 from .presets import Preset, get_preset
 from .units import format_size, memparse
 from .page_alloc.vmstat import fragmentation_index
-from .page_alloc.watermarks import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
+from .page_alloc.watermarks import (THP_MODES, calculate_min_free_kbytes, recommended_min_free_kbytes,
+                         setup_per_zone_lowmem_reserve,
                          setup_per_zone_wmarks, zone_watermark_ok)
 
-__all__ = ["Machine"]
+__all__ = ["Machine", "direct_compact_priorities"]
 
 _WMARK_NAMES = {ALLOC_WMARK_MIN: "min", ALLOC_WMARK_LOW: "low", 2: "high"}
 SYSCTL_EXTFRAG_THRESHOLD = 500
@@ -41,7 +42,9 @@ class Machine:
     >>> machine = Machine.preset("linux-6.18-x86_64", ram="16G")
     >>> [zone.name for zone in machine.zones]
     ['DMA', 'DMA32', 'Normal']
-    >>> machine.min_free_kbytes   # int_sqrt((16 GiB - the reserved 1 MiB) in KiB * 16)
+    >>> machine.min_free_kbytes   # khugepaged's 512 * 3 zones * (2 + 3 * 3) pages, THP madvise
+    67584
+    >>> Machine.preset("linux-6.18-x86_64", ram="16G", transparent_hugepage="never").min_free_kbytes
     16383
     """
 
@@ -52,6 +55,9 @@ class Machine:
         _check_ram(self.ram_bytes, preset)
         self.seed = seed
         self.direct_compaction = direct_compaction
+        #: Whether direct reclaim counts as having made progress (a real machine with page cache
+        #: to drop); only then does should_compact_retry() escalate to MIN_COMPACT_PRIORITY.
+        self.reclaim_progress = False
         self.bus = EventBus()
         self._trace = Trace(self.bus)
         self._slab = None
@@ -89,6 +95,12 @@ class Machine:
         self.min_free_kbytes = calculate_min_free_kbytes(lowmem * (preset.page_size // 1024))
         setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
                               watermark_scale_factor=preset.watermark_scale_factor)
+        if preset.transparent_hugepage in ("always", "madvise"):  # khugepaged starts at late_initcall
+            recommended = recommended_min_free_kbytes(self.zones, self.min_free_kbytes, page_size=preset.page_size)
+            if recommended > self.min_free_kbytes:
+                self.min_free_kbytes = recommended
+                setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
+                                      watermark_scale_factor=preset.watermark_scale_factor)
         ratios = [preset.lowmem_reserve_ratio.get(name, 0) for name in preset.zone_names]
         setup_per_zone_lowmem_reserve(self.zones_by_index, ratios)
 
@@ -233,35 +245,67 @@ class Machine:
         zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
         if zone is not None:
             return zone, slot, flags
+        return self._alloc_slowpath(gfp, order, migratetype, highest, zonelist)
+
+    def _alloc_slowpath(self, gfp, order, migratetype, highest, zonelist):
+        """``__alloc_pages_slowpath()`` (mm/page_alloc.c, 6.18) without reclaim.
+
+        The reserve flags of ``gfp_to_alloc_flags()``; then, for a request that may sleep,
+        direct compaction at the priorities :func:`direct_compact_priorities` lists; before
+        failing, ``unreserve_highatomic_pageblock()`` (first keeping one pageblock, then
+        ``force``, as ``__alloc_pages_direct_reclaim()`` and ``should_reclaim_retry()`` do).
+        """
         flags = _gfp_to_alloc_flags(gfp, order, migratetype)
         zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
-        if zone is None and order > 0 and self.direct_compaction and "__GFP_DIRECT_RECLAIM" in gfp:
-            self._direct_compact(order, flags, highest, zonelist)
+        if zone is not None or "__GFP_DIRECT_RECLAIM" not in gfp:
+            return zone, slot, flags
+        if order > 0 and self.direct_compaction:
+            for priority in direct_compact_priorities(gfp, order, migratetype, self.reclaim_progress):
+                if self._direct_compact(order, migratetype, highest, zonelist, priority) == "skipped" \
+                        and order > 3 and "__GFP_NORETRY" in gfp:
+                    break  # COMPACT_SKIPPED for a costly __GFP_NORETRY request: goto nopage
+                zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
+                if zone is not None:
+                    return zone, slot, flags
+        for force in (False, True, True):
+            if not any(z.unreserve_highatomic_pageblock(migratetype, force) for z in zonelist):
+                if force:
+                    break
+                continue
             zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
-        return zone, slot, flags
+            if zone is not None:
+                return zone, slot, flags
+        return None, -1, flags
 
     def _get_page_from_freelist(self, order, migratetype, flags, highest, zonelist):
         """``get_page_from_freelist()``: first zone above its watermark that has the block."""
+        pcp_allowed = order <= 3 or (order == self.pageblock_order and self.config.transparent_hugepage is not None)
         while True:
             for zone in zonelist:
                 mark = zone.watermark[_WMARK_NAMES[flags & 3]]
                 if not zone_watermark_ok(zone, order, mark, highest, flags):
                     continue
-                slot = zone._rmqueue_buddy(order, migratetype, flags)
+                slot = zone._rmqueue_any(order, migratetype, flags, pcp_allowed)
                 if slot >= 0:
                     return zone, slot
             if not flags & ALLOC_NOFRAGMENT:
                 return None, -1
             flags &= ~ALLOC_NOFRAGMENT
 
-    def _direct_compact(self, order, flags, highest, zonelist) -> None:
-        """``try_to_compact_pages()``: compact each suitable zone until one has the block."""
+    def _direct_compact(self, order, migratetype, highest, zonelist, priority: str = "sync_light") -> str:
+        """``try_to_compact_pages()`` -> ``compact_zone_order()``: each suitable zone until one
+        has the block.  Returns "success", "complete", "contended" or "skipped"."""
+        mode, ignore_block_suitable = _PRIORITY_MODES[priority]
+        outcome = "skipped"
         with self.bus.batch("direct compaction"):
             for zone in zonelist:
                 if not self._compaction_suitable(zone, order, highest):
                     continue
-                if compact_zone(zone, order).status == "success":
-                    return
+                outcome = compact_zone(zone, order, migratetype=migratetype, mode=mode, direct=True,
+                                       ignore_block_suitable=ignore_block_suitable).status
+                if outcome == "success":
+                    break
+        return outcome
 
     @staticmethod
     def _compaction_suitable(zone: Zone, order: int, highest: int) -> bool:
@@ -314,6 +358,48 @@ class Machine:
         return "; ".join(parts)
 
 
+#: compact_priority -> (migrate_mode, ignore_block_suitable), as compact_zone_order() sets them
+_PRIORITY_MODES = {"async": ("async", False), "sync_light": ("sync_light", False), "sync_full": ("sync_light", True)}
+
+
+def direct_compact_priorities(gfp: Gfp, order: int, migratetype: int, reclaim_progress: bool = False) -> list[str]:
+    """The direct compaction attempts ``__alloc_pages_slowpath()`` (mm/page_alloc.c, 6.18)
+    makes for a request that may sleep, in order: ``"async"`` (COMPACT_PRIO_ASYNC),
+    ``"sync_light"`` (COMPACT_PRIO_SYNC_LIGHT) or ``"sync_full"`` (MIN_COMPACT_PRIORITY, where
+    ``ignore_block_suitable`` lets the free scanner use pageblocks of any type).
+
+    * No compaction at all without __GFP_IO (``gfp_compaction_allowed()``) or for order 0.
+    * A first async attempt for costly orders (> PAGE_ALLOC_COSTLY_ORDER = 3) and for
+      non-movable orders > 0; a costly __GFP_NORETRY request then stays async.
+    * Then DEF_COMPACT_PRIORITY (sync light).  __GFP_NORETRY stops here, and so does a costly
+      order without __GFP_RETRY_MAYFAIL (``goto nopage``).
+    * ``should_compact_retry()`` runs only when reclaim made progress (``reclaim_progress``;
+      the model has no reclaim, so Machine passes False unless told otherwise); it lowers the
+      priority to MIN_COMPACT_PRIORITY for orders <= 3, and only to
+      MIN_COMPACT_COSTLY_PRIORITY (sync light) for costly ones, even with __GFP_RETRY_MAYFAIL.
+
+    >>> from kernelmem_widgets.model.page_alloc.gfp import parse_gfp
+    >>> direct_compact_priorities(parse_gfp("GFP_KERNEL"), 9, 0)
+    ['async', 'sync_light']
+    >>> direct_compact_priorities(parse_gfp("GFP_NOIO"), 9, 0)
+    []
+    >>> direct_compact_priorities(parse_gfp("GFP_KERNEL"), 2, 0, reclaim_progress=True)
+    ['async', 'sync_light', 'sync_full']
+    """
+    if order == 0 or "__GFP_IO" not in gfp or "__GFP_DIRECT_RECLAIM" not in gfp:
+        return []
+    costly = order > 3
+    priorities = ["async"] if costly or migratetype != MIGRATE_MOVABLE else []
+    if costly and "__GFP_NORETRY" in gfp:
+        return priorities + ["async"]
+    priorities.append("sync_light")
+    if "__GFP_NORETRY" in gfp or (costly and "__GFP_RETRY_MAYFAIL" not in gfp):
+        return priorities
+    if reclaim_progress and not costly:
+        priorities.append("sync_full")
+    return priorities
+
+
 def _gfp_to_alloc_flags(gfp: Gfp, order: int, migratetype: int) -> int:
     """``gfp_to_alloc_flags()`` (with the 6.x stable fix: HighAtomic only for __GFP_HIGH)."""
     flags = ALLOC_WMARK_MIN
@@ -340,5 +426,8 @@ def _check_ram(ram_bytes: int, preset: Preset) -> None:
             f"RAM of {ram_bytes:,} bytes is not usable: it must be a multiple of the {preset.page_size}-byte page "
             f"and at least {format_size(minimum)} (one MAX_PAGE_ORDER block); e.g. ram='16M' or ram='4G'"
         )
+    if preset.transparent_hugepage is not None and preset.transparent_hugepage not in THP_MODES:
+        raise InvalidArgument(f"transparent_hugepage {preset.transparent_hugepage!r} is not a THP mode; accepted: "
+                              f"{', '.join(map(repr, THP_MODES))} or None (a kernel without CONFIG_TRANSPARENT_HUGEPAGE)")
     if ram_bytes > (1 << 40):
         raise InvalidArgument(f"RAM of {format_size(ram_bytes)} is more than this model handles (1 TiB)")

@@ -5,7 +5,7 @@
 * ``/proc/pagetypeinfo`` — ``pagetypeinfo_show()``: pageblock order, free blocks per zone,
   migrate type and order (a list walk capped at 100000, printed ``>100000``), then pageblocks
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
-* ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
+* ``extfrag/extfrag_index`` of debugfs — ``"%2d.%03d "``; ``extfrag/unusable_index`` — ``"%d.%03d "``.
 * ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
 """
 
@@ -128,18 +128,19 @@ def parse_pagetypeinfo(text: str) -> dict:
     return result
 
 
-def _index_file(source, index_function) -> str:
+def _index_file(source, index_function, width: int = 0) -> str:
     lines = []
     for zone in _zones(source):
         nr_free = zone._area.nr_free
-        cells = "".join(f"{format_index(index_function(nr_free, order))} " for order in range(len(nr_free)))
+        cells = "".join(f"{format_index(index_function(nr_free, order), width)} " for order in range(len(nr_free)))
         lines.append(f"Node {zone.node}, zone {zone.name:>8} {cells}\n")
     return "".join(lines)
 
 
 def render_extfrag_index(source) -> str:
-    """debugfs ``extfrag/extfrag_index``: the fragmentation index of every order."""
-    return _index_file(source, fragmentation_index)
+    """debugfs ``extfrag/extfrag_index``: the fragmentation index of every order, ``"%2d.%03d "``
+    (``extfrag_show_print()``)."""
+    return _index_file(source, fragmentation_index, 2)
 
 
 def render_unusable_index(source) -> str:

@@ -78,3 +78,15 @@ def test_extfrag_index_file():
     zone = Zone("Normal", 0, 4096)
     assert procfs.render_extfrag_index(zone) == "Node 0, zone   Normal " + "-1.000 " * 11 + "\n"
     assert procfs.render_unusable_index(zone) == "Node 0, zone   Normal " + "0.000 " * 11 + "\n"
+
+
+def test_extfrag_index_prints_two_digit_whole_part():
+    """extfrag_show_print(): "%2d.%03d " (" 0.500"); unusable_show_print() keeps "%d.%03d "."""
+    zone = Zone("Normal", 0, 4096)
+    held = [zone.alloc_pages(0, "Unmovable") for _ in range(4096)]
+    for pfn in held[0:8:2]:
+        zone.free_pages(pfn, 0)  # four free order-0 pages, no two of them buddies
+    assert format_index(500, 2) == " 0.500"
+    assert procfs.render_extfrag_index(zone) == (
+        "Node 0, zone   Normal -1.000  0.250  0.500  0.625  0.688  0.719  0.735  0.743  0.747  0.749  0.750 \n")
+    assert procfs.render_unusable_index(zone).startswith("Node 0, zone   Normal 0.000 1.000 1.000 ")
