@@ -82,7 +82,8 @@ class Machine:
         free_ranges = _subtract(self.nr_pages, [(start // preset.page_size, -(-end // preset.page_size))
                                                 for start, end in preset.reserved])
         total_free = sum(end - start for start, end in free_ranges)
-        self.mobility_grouping = total_free >= (1 << preset.pageblock_order) * MIGRATE_TYPES
+        nr_migratetypes = MIGRATE_TYPES if preset.config_cma else MIGRATE_TYPES - 1  # no MIGRATE_CMA
+        self.mobility_grouping = total_free >= (1 << preset.pageblock_order) * nr_migratetypes
         self.zones_by_index: list[Zone | None] = []
         start = 0
         for name in preset.zone_names:
