@@ -10,6 +10,7 @@ there is no page cache to reclaim, so when compaction cannot help the allocation
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
@@ -92,6 +93,7 @@ class Machine:
             start = max(start, end)
         self.zones = [zone for zone in self.zones_by_index if zone is not None]
         self._plans: dict[str, tuple] = {}
+        self._has_dma32 = "DMA32" in preset.zone_names
         lowmem = sum(z.managed_pages for z in self.zones if z.name not in ("HighMem", "Movable"))
         self.min_free_kbytes = calculate_min_free_kbytes(lowmem * (preset.page_size // 1024))
         setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
@@ -217,8 +219,61 @@ class Machine:
             zone.reserve_highatomic_pageblock(pfn, order)
         if self.bus.active:
             self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype, zone=zone.name,
-                          gfp=gfp_name(gfp))
+                          gfp=_cached_gfp_name(gfp))
         return pfn
+
+    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int) -> tuple[list[int], AllocationError | None]:
+        """``count`` calls of :meth:`alloc_pages` with one mask and order, at the cost of a few.
+
+        The result is exactly ``[alloc_pages(gfp, order) for _ in range(count)]`` (same pfns,
+        lists, counters and trace events), stopping at the first failure, which is returned
+        rather than raised: ``(pfns, error_or_None)``.  For order 0 the pages the fast path
+        would take from the requested type's own lists, within the zone's watermark headroom,
+        are taken in one :meth:`Zone._rmqueue_smallest_many`; every other page goes through
+        :meth:`alloc_pages` itself.  This is how a workload ages a 16 GiB machine in seconds.
+        """
+        if count.__class__ is not int or count < 0:
+            raise InvalidArgument(f"count {count!r} must be a whole number of allocations >= 0")
+        if order.__class__ is not int or not 0 <= order <= self.max_page_order:
+            self._check_order(order)
+        plan = self._plans.get(gfp) if gfp.__class__ is str else None
+        if plan is None:
+            plan = self._plan(gfp)
+        flags_gfp, highest, migratetype, zonelist = plan
+        pfns: list[int] = []
+        name = _cached_gfp_name(flags_gfp)
+        bus = self.bus
+        while len(pfns) < count:
+            if order == 0 and zonelist:
+                taken = self._bulk_fast_path(zonelist, highest, migratetype, count - len(pfns))
+                if taken:
+                    zone, slots = taken
+                    base = zone._base
+                    if bus.active:
+                        for slot in slots:
+                            bus.emit("mm_page_alloc", pfn=slot + base, order=0, migratetype=migratetype,
+                                     zone=zone.name, gfp=name)
+                    pfns.extend(slot + base for slot in slots)
+                    continue
+            try:
+                pfns.append(self.alloc_pages(gfp, order))
+            except AllocationError as error:
+                return pfns, error
+        return pfns, None
+
+    def _bulk_fast_path(self, zonelist, highest, migratetype, wanted):
+        """The first zone whose low-watermark check passes, and the order-0 pages that repeated
+        fast-path calls would take from its ``migratetype`` lists before the check fails."""
+        for zone in zonelist:
+            if zone.nr_free_cma:
+                return None  # __rmqueue() may prefer CMA: leave it to the one-by-one path
+            free = zone.nr_free_pages - zone.nr_free_highatomic
+            headroom = free - zone.watermark["low"] - zone.lowmem_reserve[highest]
+            if headroom <= 0:
+                continue  # zone_watermark_ok() fails here; alloc_pages() tries the next zone
+            slots = zone._rmqueue_smallest_many(migratetype, min(wanted, headroom))
+            return (zone, slots) if slots else None
+        return None
 
     def _plan(self, gfp: str | Gfp) -> tuple:
         """What a GFP mask decides before any list is looked at; cached per mask string."""
@@ -241,7 +296,7 @@ class Machine:
     def _alloc_fast_then_slow(self, gfp, order, migratetype, highest, zonelist):
         flags = ALLOC_WMARK_LOW | (ALLOC_KSWAPD if "__GFP_KSWAPD_RECLAIM" in gfp else 0)
         flags |= ALLOC_CMA if migratetype == MIGRATE_MOVABLE else 0
-        if zonelist[0].name == "Normal" and "DMA32" in self.config.zone_names:
+        if zonelist[0].name == "Normal" and self._has_dma32:
             flags |= ALLOC_NOFRAGMENT  # alloc_flags_nofragment(): CONFIG_ZONE_DMA32, one node
         zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
         if zone is not None:
@@ -399,6 +454,11 @@ def direct_compact_priorities(gfp: Gfp, order: int, migratetype: int, reclaim_pr
     if reclaim_progress and not costly:
         priorities.append("sync_full")
     return priorities
+
+
+@lru_cache(maxsize=256)
+def _cached_gfp_name(gfp: Gfp) -> str:
+    return gfp_name(gfp)
 
 
 def _gfp_to_alloc_flags(gfp: Gfp, order: int, migratetype: int) -> int:

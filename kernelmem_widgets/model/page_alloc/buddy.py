@@ -215,6 +215,58 @@ class Zone(FallbackMixin):
                 return slot
         return -1
 
+    def _rmqueue_smallest_many(self, migratetype: int, count: int) -> list[int]:
+        """``count`` order-0 ``__rmqueue_smallest()`` calls at once; stops early when every list
+        of ``migratetype`` is empty (the caller then takes the fallback path for the next page).
+
+        Exactly the pages, lists and counters that calling :meth:`_rmqueue_smallest` ``count``
+        times gives: heads of the order-0 list first; then the smallest non-empty list's head
+        block, whose pages repeated splitting hands out in ascending order (the upper halves
+        ``expand()`` puts on the lower lists are the only entries there, so they are taken
+        before anything else); a block only partly used leaves the binary decomposition of its
+        rest on those lists.  The pages are committed as order-0 allocations of ``migratetype``.
+        """
+        area = self._area
+        list_len, links_next, links_prev = area.list_len, area.next, area.prev
+        alloc_order, alloc_mt, buddy_order = self._alloc_order, self._alloc_mt, area.buddy_order
+        taken: list[int] = []
+        remaining = count
+        while remaining:
+            if list_len[migratetype]:  # order-0 list: pop heads
+                sentinel = area.sentinel + migratetype
+                number = min(remaining, list_len[migratetype])
+                slot = links_next[sentinel]
+                for _ in range(number):
+                    taken.append(slot)
+                    buddy_order[slot] = NO_ORDER
+                    alloc_order[slot] = 0
+                    alloc_mt[slot] = migratetype
+                    slot = links_next[slot]
+                links_next[sentinel] = slot
+                links_prev[slot] = sentinel
+                list_len[migratetype] -= number
+                area.nr_free[0] -= number
+                area.account(-number, migratetype)
+                remaining -= number
+                continue
+            order = next((o for o in range(1, area.nr_orders) if list_len[o * MIGRATE_TYPES + migratetype]), 0)
+            if not order:
+                break
+            head = area.head(order, migratetype)
+            area.delete(head, order, migratetype)
+            size = 1 << order
+            used = min(size, remaining)
+            alloc_order[head:head + used] = bytes(used)
+            alloc_mt[head:head + used] = bytes((migratetype,)) * used
+            taken.extend(range(head, head + used))
+            start = used
+            while start < size:  # the rest of a partly used block, as expand() left it
+                piece = (start & -start).bit_length() - 1
+                area.add(head + start, piece, migratetype, False)
+                start += 1 << piece
+            remaining -= used
+        return taken
+
     def _expand(self, slot: int, low: int, high: int, migratetype: int) -> None:
         """``expand()``: keep the lower half, put each upper half at the head of its list."""
         self._area.add_upper_halves(slot, low, high, migratetype)
