@@ -18,7 +18,7 @@ import numpy as np
 from .page_alloc.buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NOFRAGMENT,
                     ALLOC_NON_BLOCK, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, Zone)
 from .page_alloc.compaction import CompactionResult, compact_zone
-from .errors import AllocationError, InvalidArgument, InvalidOrder, PfnOutOfRange
+from .errors import AllocationError, BadPageState, InvalidArgument, InvalidOrder, PfnOutOfRange
 from .events import EventBus, Trace
 from .page_alloc.gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
 from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
@@ -222,15 +222,18 @@ class Machine:
                           gfp=_cached_gfp_name(gfp))
         return pfn
 
-    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int) -> tuple[list[int], AllocationError | None]:
+    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int, *,
+                         trace: bool = True) -> tuple[list[int], AllocationError | None]:
         """``count`` calls of :meth:`alloc_pages` with one mask and order, at the cost of a few.
 
         The result is exactly ``[alloc_pages(gfp, order) for _ in range(count)]`` (same pfns,
         lists, counters and trace events), stopping at the first failure, which is returned
-        rather than raised: ``(pfns, error_or_None)``.  For order 0 the pages the fast path
-        would take from the requested type's own lists, within the zone's watermark headroom,
-        are taken in one :meth:`Zone._rmqueue_smallest_many`; every other page goes through
+        rather than raised: ``(pfns, error_or_None)``.  The blocks the fast path would take
+        from the requested type's own lists, within the zone's watermark headroom, are taken in
+        one :meth:`Zone._rmqueue_smallest_many`; every other block goes through
         :meth:`alloc_pages` itself.  This is how a workload ages a 16 GiB machine in seconds.
+        ``trace=False`` leaves out the per-block ``mm_page_alloc`` events of the bulk part (as
+        with the tracepoint off); listeners still get the events of the one-by-one part.
         """
         if count.__class__ is not int or count < 0:
             raise InvalidArgument(f"count {count!r} must be a whole number of allocations >= 0")
@@ -244,14 +247,14 @@ class Machine:
         name = _cached_gfp_name(flags_gfp)
         bus = self.bus
         while len(pfns) < count:
-            if order == 0 and zonelist:
-                taken = self._bulk_fast_path(zonelist, highest, migratetype, count - len(pfns))
+            if zonelist:
+                taken = self._bulk_fast_path(zonelist, highest, migratetype, order, count - len(pfns))
                 if taken:
                     zone, slots = taken
                     base = zone._base
-                    if bus.active:
+                    if trace and bus.active:
                         for slot in slots:
-                            bus.emit("mm_page_alloc", pfn=slot + base, order=0, migratetype=migratetype,
+                            bus.emit("mm_page_alloc", pfn=slot + base, order=order, migratetype=migratetype,
                                      zone=zone.name, gfp=name)
                     pfns.extend(slot + base for slot in slots)
                     continue
@@ -261,17 +264,25 @@ class Machine:
                 return pfns, error
         return pfns, None
 
-    def _bulk_fast_path(self, zonelist, highest, migratetype, wanted):
-        """The first zone whose low-watermark check passes, and the order-0 pages that repeated
-        fast-path calls would take from its ``migratetype`` lists before the check fails."""
+    def _bulk_fast_path(self, zonelist, highest, migratetype, order, wanted):
+        """The first zone whose low-watermark check passes, and the blocks that repeated
+        fast-path calls would take from its ``migratetype`` lists before the check fails.
+
+        ``__zone_watermark_ok()`` without reserves: the i-th block (from 0) passes while
+        ``free - i * 2**order - (2**order - 1) - free HighAtomic > low + lowmem_reserve``, and
+        the block it takes from the type's own list is the one its order test finds."""
+        size = 1 << order
         for zone in zonelist:
             if zone.nr_free_cma:
                 return None  # __rmqueue() may prefer CMA: leave it to the one-by-one path
-            free = zone.nr_free_pages - zone.nr_free_highatomic
-            headroom = free - zone.watermark["low"] - zone.lowmem_reserve[highest]
-            if headroom <= 0:
+            room = (zone.nr_free_pages - (size - 1) - zone.nr_free_highatomic - zone.watermark["low"]
+                    - zone.lowmem_reserve[highest])
+            if room <= 0:
                 continue  # zone_watermark_ok() fails here; alloc_pages() tries the next zone
-            slots = zone._rmqueue_smallest_many(migratetype, min(wanted, headroom))
+            if order and zone.largest_free_order() < order:
+                continue
+            headroom = (room + size - 1) >> order
+            slots = zone._rmqueue_smallest_many(order, migratetype, min(wanted, headroom))
             return (zone, slots) if slots else None
         return None
 
@@ -292,6 +303,67 @@ class Machine:
         if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
             raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
         self.zone_of(pfn).free_pages(pfn, order)
+
+    def free_pages_many(self, blocks: Iterable[tuple[int, int]], *, trace: bool = True) -> None:
+        """:meth:`free_pages` for each ``(pfn, order)`` in turn, as ``free_unref_folios()``
+        frees a batch: the same lists as one call each.  Every block is checked first (an
+        allocated block's head, with its order, each once), so a bad one changes nothing.
+        ``trace=False`` leaves out the ``mm_page_free`` events."""
+        blocks = list(blocks)
+        if not blocks:
+            return
+        try:
+            pfns = np.array([pfn for pfn, _order in blocks], dtype=np.int64)
+            orders = np.array([order for _pfn, order in blocks], dtype=np.int64)
+            exact = all(p.__class__ is int and o.__class__ is int for p, o in blocks)
+        except (TypeError, ValueError):
+            exact = False
+        if not exact:  # a non-integer somewhere: let the one-block checks name it
+            for pfn, order in blocks:
+                self._check_order(order)
+                if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+                    raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
+            pfns = np.array([int(pfn) for pfn, _order in blocks], dtype=np.int64)
+            orders = np.array([int(order) for _pfn, order in blocks], dtype=np.int64)
+        bad_order = (orders < 0) | (orders > self.max_page_order)
+        if bad_order.any():
+            self._check_order(int(orders[np.argmax(bad_order)]))
+        starts = np.array([zone.start_pfn for zone in self.zones])
+        zone_index = np.searchsorted(starts, pfns, side="right") - 1
+        ends = np.array([zone.end_pfn for zone in self.zones])
+        outside = (zone_index < 0) | (pfns >= ends[np.maximum(zone_index, 0)])
+        if outside.any():
+            self.zone_of(int(pfns[np.argmax(outside)]))
+        for index, zone in enumerate(self.zones):
+            mine = zone_index == index
+            if not mine.any():
+                continue
+            table = np.frombuffer(zone._alloc_order, dtype=np.uint8)
+            wrong = table[pfns[mine] - zone._base] != orders[mine]
+            if wrong.any():
+                where = int(np.flatnonzero(mine)[np.argmax(wrong)])
+                zone._check_allocated(int(pfns[where]) - zone._base, int(orders[where]))
+        if len(np.unique(pfns)) != len(pfns):
+            raise BadPageState("BUG: Bad page state: the same block appears twice in one batch of frees "
+                               "(a double free); each (pfn, order) may be freed once")
+        if trace:
+            zones = [self.zones[index] for index in zone_index.tolist()]
+            for zone, pfn, order in zip(zones, pfns.tolist(), orders.tolist()):
+                zone.free_pages(pfn, order)
+            return
+        for index, zone in enumerate(self.zones):  # zone by zone: frees in different zones commute
+            mine = zone_index == index
+            if not mine.any():
+                continue
+            slots, block_orders = (pfns[mine] - zone._base).tolist(), orders[mine].tolist()
+            alloc_order, pb_mt, pb_order = zone._alloc_order, zone._pb_mt, zone.pageblock_order
+            free_one, split_large = zone._free_one_page, zone._split_large_buddy
+            for slot, order in zip(slots, block_orders):
+                alloc_order[slot] = 0xFF  # NO_ORDER
+                if order <= pb_order:
+                    free_one(slot, order, pb_mt[slot >> pb_order], False)
+                else:
+                    split_large(slot, order, False)
 
     def _alloc_fast_then_slow(self, gfp, order, migratetype, highest, zonelist):
         flags = ALLOC_WMARK_LOW | (ALLOC_KSWAPD if "__GFP_KSWAPD_RECLAIM" in gfp else 0)
