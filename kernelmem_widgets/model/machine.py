@@ -264,6 +264,43 @@ class Machine:
                 return pfns, error
         return pfns, None
 
+    def alloc_pages_bulk(self, gfp: str | Gfp, nr_pages: int) -> list[int]:
+        """``alloc_pages_bulk()`` (mm/page_alloc.c ``alloc_pages_bulk_noprof()``, Linux 6.18).
+
+        Up to ``nr_pages`` order-0 pages, possibly fewer: the first zone of the zonelist whose
+        low watermark *plus nr_pages* is met (``zone_watermark_fast()``) gives them all through
+        the per-cpu path (``__rmqueue_pcplist()`` -> ``__rmqueue()``, without ALLOC_NOFRAGMENT,
+        which only ``__alloc_pages()`` adds); it stops at the first page that zone cannot give.
+        When no zone qualifies, or for a single page, one ``__alloc_pages()`` call is made
+        instead (:meth:`alloc_pages`, which raises when it fails).  The bulk path emits no
+        ``mm_page_alloc`` events, as the kernel's does not.
+        """
+        if nr_pages.__class__ is not int or nr_pages < 0:
+            raise InvalidArgument(f"nr_pages {nr_pages!r} must be a whole number of pages >= 0")
+        if nr_pages == 0:
+            return []
+        plan = self._plans.get(gfp) if gfp.__class__ is str else None
+        if plan is None:
+            plan = self._plan(gfp)
+        flags_gfp, highest, migratetype, zonelist = plan
+        flags = ALLOC_WMARK_LOW | (ALLOC_CMA if migratetype == MIGRATE_MOVABLE else 0)
+        zone = None
+        if nr_pages > 1:
+            zone = next((z for z in zonelist
+                         if zone_watermark_ok(z, 0, z.watermark["low"] + nr_pages, highest, flags)), None)
+        if zone is None:
+            return [self.alloc_pages(gfp, 0)]
+        slots = [] if zone.nr_free_cma else zone._rmqueue_smallest_many(0, migratetype, nr_pages)
+        while len(slots) < nr_pages:
+            slot = zone._rmqueue(0, migratetype, flags)
+            if slot < 0:
+                break
+            zone._commit_alloc(slot, 0, migratetype)
+            slots.append(slot)
+        if not slots:
+            return [self.alloc_pages(gfp, 0)]
+        return [slot + zone._base for slot in slots]
+
     def _bulk_fast_path(self, zonelist, highest, migratetype, order, wanted):
         """The first zone whose low-watermark check passes, and the blocks that repeated
         fast-path calls would take from its ``migratetype`` lists before the check fails.

@@ -187,6 +187,17 @@ class Zone(FallbackMixin):
                           zone=self.name, gfp=None)
         return slot + self._base
 
+    def split_page(self, pfn: int, order: int) -> None:
+        """``split_page()`` (mm/page_alloc.c, 6.18): an allocated non-compound block becomes
+        ``2**order`` order-0 allocations, each freed on its own (as vmalloc's huge pages are)."""
+        self._check_pfn(pfn)
+        self._check_order(order)
+        slot = pfn - self._base
+        if self._alloc_order[slot] != order:
+            self._check_allocated(slot, order)
+        self._alloc_order[slot:slot + (1 << order)] = bytes(1 << order)
+        self._alloc_mt[slot:slot + (1 << order)] = bytes((self._alloc_mt[slot],)) * (1 << order)
+
     def _commit_alloc(self, slot: int, order: int, migratetype: int) -> None:
         self._alloc_order[slot] = order
         self._alloc_mt[slot] = migratetype
