@@ -1,10 +1,15 @@
-"""Exercises with self-check: each chapter's questions, solutions and checks live here, never on the page.
+"""Exercises of the chapters, their check functions and solutions, and real captures to compare with.
 
-A check takes what a person would type (text) and returns ``(right, feedback)``; the feedback
-names the specific mistake without giving the answer away.  Questions take a ``seed`` so each
-student can get their own numbers.  Pure Python: no Jupyter import.
+Pure Python (no Jupyter import), so the checks are tested in ``tests/``; the chapters call them
+from an answer box and show only the feedback, never the solution.
+
+* :mod:`.answers` - reading an answer given in any natural form (numbers, sizes, names).
+* :mod:`.ch01`, :mod:`.ch02` - chapters 01 (buddy allocator) and 02 (slab sizes) exercises.
+* :mod:`.ch07` - chapter 07 (uC/OS-III partitions) exercises.
+* :mod:`.real_captures` - /proc files of real machines, with their sources, for side-by-side views.
 """
 
 from . import ch07
+from .real_captures import REAL_AGED_BUDDYINFO, compare_buddyinfo, free_share_by_order
 
-__all__ = ["ch07"]
+__all__ = ["ch07", "REAL_AGED_BUDDYINFO", "compare_buddyinfo", "free_share_by_order"]

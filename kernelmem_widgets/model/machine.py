@@ -10,6 +10,7 @@ there is no page cache to reclaim, so when compaction cannot help the allocation
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
@@ -17,17 +18,18 @@ import numpy as np
 from .page_alloc.buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NOFRAGMENT,
                     ALLOC_NON_BLOCK, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, Zone)
 from .page_alloc.compaction import CompactionResult, compact_zone
-from .errors import AllocationError, InvalidArgument, InvalidOrder, PfnOutOfRange
+from .errors import AllocationError, BadPageState, InvalidArgument, InvalidOrder, PfnOutOfRange
 from .events import EventBus, Trace
 from .page_alloc.gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
 from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
 from .presets import Preset, get_preset
 from .units import format_size, memparse
 from .page_alloc.vmstat import fragmentation_index
-from .page_alloc.watermarks import (calculate_min_free_kbytes, setup_per_zone_lowmem_reserve,
+from .page_alloc.watermarks import (THP_MODES, calculate_min_free_kbytes, recommended_min_free_kbytes,
+                         setup_per_zone_lowmem_reserve,
                          setup_per_zone_wmarks, zone_watermark_ok)
 
-__all__ = ["Machine"]
+__all__ = ["Machine", "direct_compact_priorities"]
 
 _WMARK_NAMES = {ALLOC_WMARK_MIN: "min", ALLOC_WMARK_LOW: "low", 2: "high"}
 SYSCTL_EXTFRAG_THRESHOLD = 500
@@ -41,7 +43,9 @@ class Machine:
     >>> machine = Machine.preset("linux-6.18-x86_64", ram="16G")
     >>> [zone.name for zone in machine.zones]
     ['DMA', 'DMA32', 'Normal']
-    >>> machine.min_free_kbytes   # int_sqrt((16 GiB - the reserved 1 MiB) in KiB * 16)
+    >>> machine.min_free_kbytes   # khugepaged's 512 * 3 zones * (2 + 3 * 3) pages, THP madvise
+    67584
+    >>> Machine.preset("linux-6.18-x86_64", ram="16G", transparent_hugepage="never").min_free_kbytes
     16383
     """
 
@@ -52,6 +56,9 @@ class Machine:
         _check_ram(self.ram_bytes, preset)
         self.seed = seed
         self.direct_compaction = direct_compaction
+        #: Whether direct reclaim counts as having made progress (a real machine with page cache
+        #: to drop); only then does should_compact_retry() escalate to MIN_COMPACT_PRIORITY.
+        self.reclaim_progress = False
         self.bus = EventBus()
         self._trace = Trace(self.bus)
         self._slab = None
@@ -99,7 +106,8 @@ class Machine:
         free_ranges = _subtract(self.nr_pages, [(start // preset.page_size, -(-end // preset.page_size))
                                                 for start, end in preset.reserved])
         total_free = sum(end - start for start, end in free_ranges)
-        self.mobility_grouping = total_free >= (1 << preset.pageblock_order) * MIGRATE_TYPES
+        nr_migratetypes = MIGRATE_TYPES if preset.config_cma else MIGRATE_TYPES - 1  # no MIGRATE_CMA
+        self.mobility_grouping = total_free >= (1 << preset.pageblock_order) * nr_migratetypes
         self.zones_by_index: list[Zone | None] = []
         start = 0
         for name in preset.zone_names:
@@ -107,11 +115,25 @@ class Machine:
             self.zones_by_index.append(self._make_zone(name, start, end, free_ranges) if end > start else None)
             start = max(start, end)
         self.zones = [zone for zone in self.zones_by_index if zone is not None]
+        self._zones_built()
+
+    def _zones_built(self) -> None:
+        """What the kernel derives once the zones exist, on either boot path: the zonelist plans,
+        ``min_free_kbytes`` (``init_per_zone_wmark_min()``, raised by khugepaged's
+        ``set_recommended_min_free_kbytes()`` when THP is on), the watermarks and ``lowmem_reserve``."""
+        preset = self.config
         self._plans: dict[str, tuple] = {}
+        self._has_dma32 = "DMA32" in preset.zone_names
         lowmem = sum(z.managed_pages for z in self.zones if z.name not in ("HighMem", "Movable"))
         self.min_free_kbytes = calculate_min_free_kbytes(lowmem * (preset.page_size // 1024))
         setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
                               watermark_scale_factor=preset.watermark_scale_factor)
+        if preset.transparent_hugepage in ("always", "madvise"):  # khugepaged starts at late_initcall
+            recommended = recommended_min_free_kbytes(self.zones, self.min_free_kbytes, page_size=preset.page_size)
+            if recommended > self.min_free_kbytes:
+                self.min_free_kbytes = recommended
+                setup_per_zone_wmarks(self.zones, self.min_free_kbytes, page_size=preset.page_size,
+                                      watermark_scale_factor=preset.watermark_scale_factor)
         ratios = [preset.lowmem_reserve_ratio.get(name, 0) for name in preset.zone_names]
         setup_per_zone_lowmem_reserve(self.zones_by_index, ratios)
 
@@ -326,8 +348,109 @@ class Machine:
             zone.reserve_highatomic_pageblock(pfn, order)
         if self.bus.active:
             self.bus.emit("mm_page_alloc", pfn=pfn, order=order, migratetype=migratetype, zone=zone.name,
-                          gfp=gfp_name(gfp))
+                          gfp=_cached_gfp_name(gfp))
         return pfn
+
+    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int, *,
+                         trace: bool = True) -> tuple[list[int], AllocationError | None]:
+        """``count`` calls of :meth:`alloc_pages` with one mask and order, at the cost of a few.
+
+        The result is exactly ``[alloc_pages(gfp, order) for _ in range(count)]`` (same pfns,
+        lists, counters and trace events), stopping at the first failure, which is returned
+        rather than raised: ``(pfns, error_or_None)``.  The blocks the fast path would take
+        from the requested type's own lists, within the zone's watermark headroom, are taken in
+        one :meth:`Zone._rmqueue_smallest_many`; every other block goes through
+        :meth:`alloc_pages` itself.  This is how a workload ages a 16 GiB machine in seconds.
+        ``trace=False`` leaves out the per-block ``mm_page_alloc`` events of the bulk part (as
+        with the tracepoint off); listeners still get the events of the one-by-one part.
+        """
+        if count.__class__ is not int or count < 0:
+            raise InvalidArgument(f"count {count!r} must be a whole number of allocations >= 0")
+        if order.__class__ is not int or not 0 <= order <= self.max_page_order:
+            self._check_order(order)
+        plan = self._plans.get(gfp) if gfp.__class__ is str else None
+        if plan is None:
+            plan = self._plan(gfp)
+        flags_gfp, highest, migratetype, zonelist = plan
+        pfns: list[int] = []
+        name = _cached_gfp_name(flags_gfp)
+        bus = self.bus
+        while len(pfns) < count:
+            if zonelist:
+                taken = self._bulk_fast_path(zonelist, highest, migratetype, order, count - len(pfns))
+                if taken:
+                    zone, slots = taken
+                    base = zone._base
+                    if trace and bus.active:
+                        for slot in slots:
+                            bus.emit("mm_page_alloc", pfn=slot + base, order=order, migratetype=migratetype,
+                                     zone=zone.name, gfp=name)
+                    pfns.extend(slot + base for slot in slots)
+                    continue
+            try:
+                pfns.append(self.alloc_pages(gfp, order))
+            except AllocationError as error:
+                return pfns, error
+        return pfns, None
+
+    def alloc_pages_bulk(self, gfp: str | Gfp, nr_pages: int) -> list[int]:
+        """``alloc_pages_bulk()`` (mm/page_alloc.c ``alloc_pages_bulk_noprof()``, Linux 6.18).
+
+        Up to ``nr_pages`` order-0 pages, possibly fewer: the first zone of the zonelist whose
+        low watermark *plus nr_pages* is met (``zone_watermark_fast()``) gives them all through
+        the per-cpu path (``__rmqueue_pcplist()`` -> ``__rmqueue()``, without ALLOC_NOFRAGMENT,
+        which only ``__alloc_pages()`` adds); it stops at the first page that zone cannot give.
+        When no zone qualifies, or for a single page, one ``__alloc_pages()`` call is made
+        instead (:meth:`alloc_pages`, which raises when it fails).  The bulk path emits no
+        ``mm_page_alloc`` events, as the kernel's does not.
+        """
+        if nr_pages.__class__ is not int or nr_pages < 0:
+            raise InvalidArgument(f"nr_pages {nr_pages!r} must be a whole number of pages >= 0")
+        if nr_pages == 0:
+            return []
+        plan = self._plans.get(gfp) if gfp.__class__ is str else None
+        if plan is None:
+            plan = self._plan(gfp)
+        flags_gfp, highest, migratetype, zonelist = plan
+        flags = ALLOC_WMARK_LOW | (ALLOC_CMA if migratetype == MIGRATE_MOVABLE else 0)
+        zone = None
+        if nr_pages > 1:
+            zone = next((z for z in zonelist
+                         if zone_watermark_ok(z, 0, z.watermark["low"] + nr_pages, highest, flags)), None)
+        if zone is None:
+            return [self.alloc_pages(gfp, 0)]
+        slots = [] if zone.nr_free_cma else zone._rmqueue_smallest_many(0, migratetype, nr_pages)
+        while len(slots) < nr_pages:
+            slot = zone._rmqueue(0, migratetype, flags)
+            if slot < 0:
+                break
+            zone._commit_alloc(slot, 0, migratetype)
+            slots.append(slot)
+        if not slots:
+            return [self.alloc_pages(gfp, 0)]
+        return [slot + zone._base for slot in slots]
+
+    def _bulk_fast_path(self, zonelist, highest, migratetype, order, wanted):
+        """The first zone whose low-watermark check passes, and the blocks that repeated
+        fast-path calls would take from its ``migratetype`` lists before the check fails.
+
+        ``__zone_watermark_ok()`` without reserves: the i-th block (from 0) passes while
+        ``free - i * 2**order - (2**order - 1) - free HighAtomic > low + lowmem_reserve``, and
+        the block it takes from the type's own list is the one its order test finds."""
+        size = 1 << order
+        for zone in zonelist:
+            if zone.nr_free_cma:
+                return None  # __rmqueue() may prefer CMA: leave it to the one-by-one path
+            room = (zone.nr_free_pages - (size - 1) - zone.nr_free_highatomic - zone.watermark["low"]
+                    - zone.lowmem_reserve[highest])
+            if room <= 0:
+                continue  # zone_watermark_ok() fails here; alloc_pages() tries the next zone
+            if order and zone.largest_free_order() < order:
+                continue
+            headroom = (room + size - 1) >> order
+            slots = zone._rmqueue_smallest_many(order, migratetype, min(wanted, headroom))
+            return (zone, slots) if slots else None
+        return None
 
     def _plan(self, gfp: str | Gfp) -> tuple:
         """What a GFP mask decides before any list is looked at; cached per mask string."""
@@ -347,43 +470,136 @@ class Machine:
             raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
         self.zone_of(pfn).free_pages(pfn, order)
 
+    def free_pages_many(self, blocks: Iterable[tuple[int, int]], *, trace: bool = True) -> None:
+        """:meth:`free_pages` for each ``(pfn, order)`` in turn, as ``free_unref_folios()``
+        frees a batch: the same lists as one call each.  Every block is checked first (an
+        allocated block's head, with its order, each once), so a bad one changes nothing.
+        ``trace=False`` leaves out the ``mm_page_free`` events."""
+        blocks = list(blocks)
+        if not blocks:
+            return
+        try:
+            pfns = np.array([pfn for pfn, _order in blocks], dtype=np.int64)
+            orders = np.array([order for _pfn, order in blocks], dtype=np.int64)
+            exact = all(p.__class__ is int and o.__class__ is int for p, o in blocks)
+        except (TypeError, ValueError):
+            exact = False
+        if not exact:  # a non-integer somewhere: let the one-block checks name it
+            for pfn, order in blocks:
+                self._check_order(order)
+                if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+                    raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
+            pfns = np.array([int(pfn) for pfn, _order in blocks], dtype=np.int64)
+            orders = np.array([int(order) for _pfn, order in blocks], dtype=np.int64)
+        bad_order = (orders < 0) | (orders > self.max_page_order)
+        if bad_order.any():
+            self._check_order(int(orders[np.argmax(bad_order)]))
+        starts = np.array([zone.start_pfn for zone in self.zones])
+        zone_index = np.searchsorted(starts, pfns, side="right") - 1
+        ends = np.array([zone.end_pfn for zone in self.zones])
+        outside = (zone_index < 0) | (pfns >= ends[np.maximum(zone_index, 0)])
+        if outside.any():
+            self.zone_of(int(pfns[np.argmax(outside)]))
+        for index, zone in enumerate(self.zones):
+            mine = zone_index == index
+            if not mine.any():
+                continue
+            table = np.frombuffer(zone._alloc_order, dtype=np.uint8)
+            wrong = table[pfns[mine] - zone._base] != orders[mine]
+            if wrong.any():
+                where = int(np.flatnonzero(mine)[np.argmax(wrong)])
+                zone._check_allocated(int(pfns[where]) - zone._base, int(orders[where]))
+        if len(np.unique(pfns)) != len(pfns):
+            raise BadPageState("BUG: Bad page state: the same block appears twice in one batch of frees "
+                               "(a double free); each (pfn, order) may be freed once")
+        if trace:
+            zones = [self.zones[index] for index in zone_index.tolist()]
+            for zone, pfn, order in zip(zones, pfns.tolist(), orders.tolist()):
+                zone.free_pages(pfn, order)
+            return
+        for index, zone in enumerate(self.zones):  # zone by zone: frees in different zones commute
+            mine = zone_index == index
+            if not mine.any():
+                continue
+            slots, block_orders = (pfns[mine] - zone._base).tolist(), orders[mine].tolist()
+            alloc_order, pb_mt, pb_order = zone._alloc_order, zone._pb_mt, zone.pageblock_order
+            free_one, split_large = zone._free_one_page, zone._split_large_buddy
+            for slot, order in zip(slots, block_orders):
+                alloc_order[slot] = 0xFF  # NO_ORDER
+                if order <= pb_order:
+                    free_one(slot, order, pb_mt[slot >> pb_order], False)
+                else:
+                    split_large(slot, order, False)
+
     def _alloc_fast_then_slow(self, gfp, order, migratetype, highest, zonelist):
         flags = ALLOC_WMARK_LOW | (ALLOC_KSWAPD if "__GFP_KSWAPD_RECLAIM" in gfp else 0)
         flags |= ALLOC_CMA if migratetype == MIGRATE_MOVABLE else 0
-        if zonelist[0].name == "Normal" and "DMA32" in self.config.zone_names:
+        if zonelist[0].name == "Normal" and self._has_dma32:
             flags |= ALLOC_NOFRAGMENT  # alloc_flags_nofragment(): CONFIG_ZONE_DMA32, one node
         zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
         if zone is not None:
             return zone, slot, flags
+        return self._alloc_slowpath(gfp, order, migratetype, highest, zonelist)
+
+    def _alloc_slowpath(self, gfp, order, migratetype, highest, zonelist):
+        """``__alloc_pages_slowpath()`` (mm/page_alloc.c, 6.18) without reclaim.
+
+        The reserve flags of ``gfp_to_alloc_flags()``; then, for a request that may sleep,
+        direct compaction at the priorities :func:`direct_compact_priorities` lists; before
+        failing, ``unreserve_highatomic_pageblock()`` (first keeping one pageblock, then
+        ``force``, as ``__alloc_pages_direct_reclaim()`` and ``should_reclaim_retry()`` do).
+        """
         flags = _gfp_to_alloc_flags(gfp, order, migratetype)
         zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
-        if zone is None and order > 0 and self.direct_compaction and "__GFP_DIRECT_RECLAIM" in gfp:
-            self._direct_compact(order, flags, highest, zonelist)
+        if zone is not None or "__GFP_DIRECT_RECLAIM" not in gfp:
+            return zone, slot, flags
+        if order > 0 and self.direct_compaction:
+            for priority in direct_compact_priorities(gfp, order, migratetype, self.reclaim_progress):
+                if self._direct_compact(order, migratetype, highest, zonelist, priority) == "skipped" \
+                        and order > 3 and "__GFP_NORETRY" in gfp:
+                    break  # COMPACT_SKIPPED for a costly __GFP_NORETRY request: goto nopage
+                zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
+                if zone is not None:
+                    return zone, slot, flags
+        for force in (False, True, True):
+            if not any(z.unreserve_highatomic_pageblock(migratetype, force) for z in zonelist):
+                if force:
+                    break
+                continue
             zone, slot = self._get_page_from_freelist(order, migratetype, flags, highest, zonelist)
-        return zone, slot, flags
+            if zone is not None:
+                return zone, slot, flags
+        return None, -1, flags
 
     def _get_page_from_freelist(self, order, migratetype, flags, highest, zonelist):
         """``get_page_from_freelist()``: first zone above its watermark that has the block."""
+        pcp_allowed = order <= 3 or (order == self.pageblock_order and self.config.transparent_hugepage is not None)
         while True:
             for zone in zonelist:
                 mark = zone.watermark[_WMARK_NAMES[flags & 3]]
                 if not zone_watermark_ok(zone, order, mark, highest, flags):
                     continue
-                slot = zone._rmqueue_buddy(order, migratetype, flags)
+                slot = zone._rmqueue_any(order, migratetype, flags, pcp_allowed)
                 if slot >= 0:
                     return zone, slot
             if not flags & ALLOC_NOFRAGMENT:
                 return None, -1
             flags &= ~ALLOC_NOFRAGMENT
 
-    def _direct_compact(self, order, flags, highest, zonelist) -> None:
-        """``try_to_compact_pages()``: compact each suitable zone until one has the block."""
+    def _direct_compact(self, order, migratetype, highest, zonelist, priority: str = "sync_light") -> str:
+        """``try_to_compact_pages()`` -> ``compact_zone_order()``: each suitable zone until one
+        has the block.  Returns "success", "complete", "contended" or "skipped"."""
+        mode, ignore_block_suitable = _PRIORITY_MODES[priority]
+        outcome = "skipped"
         with self.bus.batch("direct compaction"):
             for zone in zonelist:
                 if not self._compaction_suitable(zone, order, highest):
                     continue
-                if compact_zone(zone, order).status == "success":
-                    return
+                outcome = compact_zone(zone, order, migratetype=migratetype, mode=mode, direct=True,
+                                       ignore_block_suitable=ignore_block_suitable).status
+                if outcome == "success":
+                    break
+        return outcome
 
     @staticmethod
     def _compaction_suitable(zone: Zone, order: int, highest: int) -> bool:
@@ -436,6 +652,53 @@ class Machine:
         return "; ".join(parts)
 
 
+#: compact_priority -> (migrate_mode, ignore_block_suitable), as compact_zone_order() sets them
+_PRIORITY_MODES = {"async": ("async", False), "sync_light": ("sync_light", False), "sync_full": ("sync_light", True)}
+
+
+def direct_compact_priorities(gfp: Gfp, order: int, migratetype: int, reclaim_progress: bool = False) -> list[str]:
+    """The direct compaction attempts ``__alloc_pages_slowpath()`` (mm/page_alloc.c, 6.18)
+    makes for a request that may sleep, in order: ``"async"`` (COMPACT_PRIO_ASYNC),
+    ``"sync_light"`` (COMPACT_PRIO_SYNC_LIGHT) or ``"sync_full"`` (MIN_COMPACT_PRIORITY, where
+    ``ignore_block_suitable`` lets the free scanner use pageblocks of any type).
+
+    * No compaction at all without __GFP_IO (``gfp_compaction_allowed()``) or for order 0.
+    * A first async attempt for costly orders (> PAGE_ALLOC_COSTLY_ORDER = 3) and for
+      non-movable orders > 0; a costly __GFP_NORETRY request then stays async.
+    * Then DEF_COMPACT_PRIORITY (sync light).  __GFP_NORETRY stops here, and so does a costly
+      order without __GFP_RETRY_MAYFAIL (``goto nopage``).
+    * ``should_compact_retry()`` runs only when reclaim made progress (``reclaim_progress``;
+      the model has no reclaim, so Machine passes False unless told otherwise); it lowers the
+      priority to MIN_COMPACT_PRIORITY for orders <= 3, and only to
+      MIN_COMPACT_COSTLY_PRIORITY (sync light) for costly ones, even with __GFP_RETRY_MAYFAIL.
+
+    >>> from kernelmem_widgets.model.page_alloc.gfp import parse_gfp
+    >>> direct_compact_priorities(parse_gfp("GFP_KERNEL"), 9, 0)
+    ['async', 'sync_light']
+    >>> direct_compact_priorities(parse_gfp("GFP_NOIO"), 9, 0)
+    []
+    >>> direct_compact_priorities(parse_gfp("GFP_KERNEL"), 2, 0, reclaim_progress=True)
+    ['async', 'sync_light', 'sync_full']
+    """
+    if order == 0 or "__GFP_IO" not in gfp or "__GFP_DIRECT_RECLAIM" not in gfp:
+        return []
+    costly = order > 3
+    priorities = ["async"] if costly or migratetype != MIGRATE_MOVABLE else []
+    if costly and "__GFP_NORETRY" in gfp:
+        return priorities + ["async"]
+    priorities.append("sync_light")
+    if "__GFP_NORETRY" in gfp or (costly and "__GFP_RETRY_MAYFAIL" not in gfp):
+        return priorities
+    if reclaim_progress and not costly:
+        priorities.append("sync_full")
+    return priorities
+
+
+@lru_cache(maxsize=256)
+def _cached_gfp_name(gfp: Gfp) -> str:
+    return gfp_name(gfp)
+
+
 def _gfp_to_alloc_flags(gfp: Gfp, order: int, migratetype: int) -> int:
     """``gfp_to_alloc_flags()`` (with the 6.x stable fix: HighAtomic only for __GFP_HIGH)."""
     flags = ALLOC_WMARK_MIN
@@ -462,5 +725,8 @@ def _check_ram(ram_bytes: int, preset: Preset) -> None:
             f"RAM of {ram_bytes:,} bytes is not usable: it must be a multiple of the {preset.page_size}-byte page "
             f"and at least {format_size(minimum)} (one MAX_PAGE_ORDER block); e.g. ram='16M' or ram='4G'"
         )
+    if preset.transparent_hugepage is not None and preset.transparent_hugepage not in THP_MODES:
+        raise InvalidArgument(f"transparent_hugepage {preset.transparent_hugepage!r} is not a THP mode; accepted: "
+                              f"{', '.join(map(repr, THP_MODES))} or None (a kernel without CONFIG_TRANSPARENT_HUGEPAGE)")
     if ram_bytes > (1 << 40):
         raise InvalidArgument(f"RAM of {format_size(ram_bytes)} is more than this model handles (1 TiB)")

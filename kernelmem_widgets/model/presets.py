@@ -56,6 +56,22 @@ class Preset:
     firmware: str = "qemu-i440fx"
     #: how the kernel reads the map and command line and prints its log (model/boot/early.py BOOT_RULES)
     boot_rules: str = "6.x"
+    # --- kernel configuration the allocators depend on (issue 8) ---
+    #: /sys/kernel/mm/transparent_hugepage/enabled at boot: "always", "madvise" or "never";
+    #: None when the kernel has no CONFIG_TRANSPARENT_HUGEPAGE.  "always"/"madvise" start
+    #: khugepaged, whose set_recommended_min_free_kbytes() (mm/khugepaged.c) raises
+    #: min_free_kbytes; with THP configured, pcp_allowed_order() also takes HPAGE_PMD_ORDER.
+    transparent_hugepage: str | None = "madvise"
+    #: CONFIG_CMA: whether MIGRATE_CMA exists (a row and a column of /proc/pagetypeinfo,
+    #: MIGRATE_TYPES 6 instead of 5 in include/linux/mmzone.h)
+    config_cma: bool = False
+    #: CONFIG_VMAP_STACK: thread stacks are vmalloc'd order-0 pages (alloc_thread_stack_node()
+    #: in kernel/fork.c) rather than one order-THREAD_SIZE_ORDER block
+    vmap_stack: bool = True
+    #: THREAD_SIZE_ORDER (arch/x86/include/asm/page_64_types.h: 2, 16 KiB stacks; 4 with KASAN)
+    thread_size_order: int = 2
+    #: CONFIG_SLAB_BUCKETS (6.11+): the kmalloc_buckets cache backing kmem_buckets_create()
+    slab_buckets: bool = True
 
     @property
     def zone_names(self) -> tuple[str, ...]:
@@ -87,6 +103,8 @@ PRESETS: dict[str, Preset] = {
             "include/linux/pageblock-flags.h: pageblock_order = HUGETLB_PAGE_ORDER = 9 on x86-64",
             "arch/x86/mm/init.c zone_sizes_init(): MAX_DMA_PFN 16 MiB, MAX_DMA32_PFN 4 GiB",
             "arch/x86/realmode/init.c reserve_real_mode(): memblock_reserve(0, SZ_1M)",
+            "configuration of the reference 6.18 VM: THP madvise, CONFIG_VMAP_STACK=y, "
+            "CONFIG_SLAB_BUCKETS=y, no CONFIG_CMA (so no CMA row in /proc/pagetypeinfo)",
         ),
     ),
     "linux-6.18-tiny": Preset(
@@ -97,7 +115,9 @@ PRESETS: dict[str, Preset] = {
                     "(no DMA zones, nothing reserved): every page is drawn in the lab",
         default_ram="16M",
         zones=(("Normal", None),),
-        sources=("mm/page_alloc.c and include/linux/mmzone.h as for linux-6.18-x86_64",),
+        transparent_hugepage=None,
+        sources=("mm/page_alloc.c and include/linux/mmzone.h as for linux-6.18-x86_64",
+                 "built without CONFIG_TRANSPARENT_HUGEPAGE, so min_free_kbytes is the int_sqrt value"),
     ),
     "linux-2.6.35-i386": Preset(
         name="linux-2.6.35-i386",

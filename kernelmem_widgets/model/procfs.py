@@ -5,7 +5,7 @@
 * ``/proc/pagetypeinfo`` — ``pagetypeinfo_show()``: pageblock order, free blocks per zone,
   migrate type and order (a list walk capped at 100000, printed ``>100000``), then pageblocks
   per migrate type.  No "mixed blocks" table (that needs CONFIG_PAGE_OWNER at run time).
-* ``extfrag/extfrag_index`` and ``extfrag/unusable_index`` of debugfs — ``"%d.%03d "``.
+* ``extfrag/extfrag_index`` of debugfs — ``"%2d.%03d "``; ``extfrag/unusable_index`` — ``"%d.%03d "``.
 * ``/proc/slabinfo`` — implemented in :mod:`.slab.slabinfo` (chapter 2) and re-exported here.
 * ``/proc/iomem`` — kernel/resource.c ``r_show()``, implemented in :mod:`.boot.iomem` (chapter 6):
   ``render_iomem(machine)`` for a machine booted from a firmware map, ``parse_iomem(text)``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from .page_alloc.buddy import Zone
 from .errors import InvalidArgument
-from .page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
+from .page_alloc.mmzone import MIGRATE_CMA, MIGRATE_TYPES, MIGRATETYPE_NAMES
 from .meminfo import render_meminfo
 from .slab.slabinfo import parse_slabinfo, render_slabinfo
 from .page_alloc.vmstat import format_index, fragmentation_index, unusable_free_index
@@ -25,8 +25,8 @@ from .boot.iomem import parse_iomem
 from .boot.iomem import render_iomem as _render_iomem_tree
 
 __all__ = ["render_buddyinfo", "parse_buddyinfo", "render_pagetypeinfo", "parse_pagetypeinfo",
-           "render_extfrag_index", "render_unusable_index", "render_slabinfo", "parse_slabinfo", "PAGETYPEINFO_CAP",
-           "render_iomem", "parse_iomem", "render_meminfo"]
+           "render_extfrag_index", "pagetypeinfo_migratetypes", "render_unusable_index", "render_slabinfo",
+           "parse_slabinfo", "PAGETYPEINFO_CAP", "render_iomem", "parse_iomem", "render_meminfo"]
 
 PAGETYPEINFO_CAP = 100000
 
@@ -74,6 +74,20 @@ def _free_cell(zone: Zone, order: int, migratetype: int) -> str:
     return f"{count:6d} "
 
 
+def pagetypeinfo_migratetypes(config_cma: bool) -> list[int]:
+    """The migrate types /proc/pagetypeinfo prints (``MIGRATE_TYPES`` of include/linux/mmzone.h,
+    6.18): MIGRATE_CMA only with CONFIG_CMA; MIGRATE_ISOLATE with CONFIG_MEMORY_ISOLATION, which
+    every preset here has (memory hotplug selects it)."""
+    return [mt for mt in range(MIGRATE_TYPES) if config_cma or mt != MIGRATE_CMA]
+
+
+def _config_cma(source, config_cma: bool | None) -> bool:
+    if config_cma is not None:
+        return bool(config_cma)
+    config = getattr(source, "config", None)
+    return bool(getattr(config, "config_cma", False))
+
+
 def _pageblock_counts(zone: Zone) -> list[int]:
     counts = [0] * MIGRATE_TYPES
     first = zone.start_pfn - zone._base
@@ -82,8 +96,14 @@ def _pageblock_counts(zone: Zone) -> list[int]:
     return counts
 
 
-def render_pagetypeinfo(source) -> str:
-    """``/proc/pagetypeinfo`` (mode 0400 on a real machine) for node 0."""
+def render_pagetypeinfo(source, *, config_cma: bool | None = None) -> str:
+    """``/proc/pagetypeinfo`` (mode 0400 on a real machine) for node 0.
+
+    The rows and columns follow the kernel's configuration: a machine's preset decides
+    (``config_cma``); a bare zone or list of zones prints as the reference 6.18 machine does,
+    without a CMA row, unless ``config_cma`` says otherwise.
+    """
+    types = pagetypeinfo_migratetypes(_config_cma(source, config_cma))
     zones = _zones(source)
     if not zones:
         return ""
@@ -93,12 +113,13 @@ def render_pagetypeinfo(source) -> str:
     out.append(f"{'Free pages count per migrate type at order':<43} "
                + "".join(f"{order:6d} " for order in range(nr_orders)) + "\n")
     for zone in zones:
-        for migratetype in range(MIGRATE_TYPES):
+        for migratetype in types:
             cells = "".join(_free_cell(zone, order, migratetype) for order in range(nr_orders))
             out.append(f"Node {zone.node:4d}, zone {zone.name:>8}, type {MIGRATETYPE_NAMES[migratetype]:>12} {cells}\n")
-    out.append(f"\n{'Number of blocks type ':<23}" + "".join(f"{name:>12} " for name in MIGRATETYPE_NAMES) + "\n")
+    out.append(f"\n{'Number of blocks type ':<23}" + "".join(f"{MIGRATETYPE_NAMES[mt]:>12} " for mt in types) + "\n")
     for zone in zones:
-        counts = "".join(f"{count:12d} " for count in _pageblock_counts(zone))
+        all_counts = _pageblock_counts(zone)
+        counts = "".join(f"{all_counts[mt]:12d} " for mt in types)
         out.append(f"Node {zone.node}, zone {zone.name:>8} {counts}\n")
     return "".join(out)
 
@@ -135,18 +156,19 @@ def parse_pagetypeinfo(text: str) -> dict:
     return result
 
 
-def _index_file(source, index_function) -> str:
+def _index_file(source, index_function, width: int = 0) -> str:
     lines = []
     for zone in _zones(source):
         nr_free = zone._area.nr_free
-        cells = "".join(f"{format_index(index_function(nr_free, order))} " for order in range(len(nr_free)))
+        cells = "".join(f"{format_index(index_function(nr_free, order), width)} " for order in range(len(nr_free)))
         lines.append(f"Node {zone.node}, zone {zone.name:>8} {cells}\n")
     return "".join(lines)
 
 
 def render_extfrag_index(source) -> str:
-    """debugfs ``extfrag/extfrag_index``: the fragmentation index of every order."""
-    return _index_file(source, fragmentation_index)
+    """debugfs ``extfrag/extfrag_index``: the fragmentation index of every order, ``"%2d.%03d "``
+    (``extfrag_show_print()``)."""
+    return _index_file(source, fragmentation_index, 2)
 
 
 def render_unusable_index(source) -> str:

@@ -2,8 +2,9 @@
 
 A :class:`Workload` allocates and frees with a mix of orders and migrate types like a running
 system's: user and page-cache pages (movable, order 0, short-lived), slab pages (unmovable and
-reclaimable), kernel stacks (order 2), the odd order-3 network buffer, and a share of kernel
-allocations that are never freed.  The long-lived unmovable pages that land in many pageblocks
+reclaimable), kernel stacks (vmalloc'd order-0 pages with CONFIG_VMAP_STACK, as x86-64 6.18 has
+them; one order-2 block on presets without it), the odd order-3 network buffer, and a share of
+kernel allocations that are never freed.  The long-lived unmovable pages that land in many pageblocks
 are what fragments a machine that has been up for a week.
 
 :func:`run_ops` plays a literal scenario, ostep-style: ``["alloc 3", "free 0x1200 3", ...]``.
@@ -19,18 +20,42 @@ import numpy as np
 from .errors import InvalidOperation, KernelMemError
 from .units import format_size
 
-__all__ = ["Workload", "AgingReport", "OpResult", "run_ops", "parse_op", "UPTIME_MIX"]
+__all__ = ["Workload", "AgingReport", "OpResult", "run_ops", "parse_op", "UPTIME_MIX", "WEEK_MIX"]
 
-#: (gfp, order, share of allocations, share of those never freed)
+#: (gfp, order, share of allocations, share of those never freed); order -1 is a kernel stack
+#: (order 0 with the preset's CONFIG_VMAP_STACK, else its THREAD_SIZE_ORDER)
 UPTIME_MIX: tuple[tuple[str, int, float, float], ...] = (
     ("GFP_HIGHUSER_MOVABLE", 0, 0.62, 0.0),
     ("GFP_HIGHUSER_MOVABLE", 1, 0.04, 0.0),
     ("GFP_KERNEL", 0, 0.14, 0.30),
     ("GFP_KERNEL|__GFP_RECLAIMABLE", 0, 0.10, 0.10),
-    ("GFP_KERNEL", 2, 0.06, 0.30),
+    ("GFP_KERNEL", -1, 0.06, 0.30),
     ("GFP_KERNEL", 3, 0.03, 0.20),
     ("GFP_ATOMIC", 1, 0.01, 0.0),
 )
+
+
+#: "A week of uptime" at real size (Linux 6.18 on x86-64): (what, gfp, order, share of the pages
+#: in use, share of those blocks never freed).  Page cache comes partly as large folios (ext4 and
+#: xfs allocate them since 6.16 / 5.18, ``__filemap_get_folio()`` adding __GFP_NORETRY |
+#: __GFP_NOWARN above order 0); SLUB slabs are order 0-3 (``slub_max_order`` 3); kernel stacks
+#: are vmalloc'd order-0 pages with CONFIG_VMAP_STACK, else one THREAD_SIZE_ORDER block.
+WEEK_MIX: tuple[tuple[str, str, int, float, float], ...] = (
+    ("anonymous and page-cache pages", "GFP_HIGHUSER_MOVABLE", 0, 0.44, 0.0),
+    ("page-cache folios, 16 KiB", "GFP_HIGHUSER_MOVABLE|__GFP_NORETRY|__GFP_NOWARN", 2, 0.16, 0.0),
+    ("page-cache folios, 64 KiB", "GFP_HIGHUSER_MOVABLE|__GFP_NORETRY|__GFP_NOWARN", 4, 0.14, 0.0),
+    ("slab pages, order 0", "GFP_KERNEL", 0, 0.05, 0.4),
+    ("slab pages, order 1", "GFP_KERNEL|__GFP_NOWARN|__GFP_NORETRY", 1, 0.04, 0.4),
+    ("slab pages, order 3", "GFP_KERNEL|__GFP_NOWARN|__GFP_NORETRY", 3, 0.06, 0.4),
+    ("reclaimable slab pages (dentries, inodes)", "GFP_KERNEL|__GFP_RECLAIMABLE", 0, 0.05, 0.1),
+    ("reclaimable slab pages, order 3", "GFP_KERNEL|__GFP_RECLAIMABLE|__GFP_NOWARN|__GFP_NORETRY", 3, 0.03, 0.1),
+    ("kernel stacks", "GFP_KERNEL", -1, 0.02, 0.0),
+    ("network buffers", "GFP_ATOMIC", 1, 0.01, 0.0),
+)
+
+#: Pages one run of a kind allocates (a process faulting a region in, a readahead window, a
+#: burst of slab growth): runs of different kinds interleave, as tasks do.
+_RUN_PAGES = 256
 
 
 @dataclass
@@ -41,16 +66,22 @@ class AgingReport:
     failures: int = 0
     pinned_blocks: int = 0
     first_failure: str = ""
+    pages_in_use: int = 0
+    managed_pages: int = 0
 
     def summary(self) -> str:
-        return (f"{self.steps:,} steps: {self.allocations:,} allocations, {self.frees:,} frees, "
+        text = (f"{self.steps:,} steps: {self.allocations:,} allocations, {self.frees:,} frees, "
                 f"{self.failures:,} failed, {self.pinned_blocks:,} blocks held for good")
+        if self.managed_pages:
+            text += f"; {self.pages_in_use:,} of {self.managed_pages:,} pages in use ({self.pages_in_use / self.managed_pages:.0%})"
+        return text
 
 
 class Workload:
     """Allocations a machine's users hold, driven by a seeded random mix.
 
     It follows compaction: when a movable block it holds is migrated, its pfn is updated.
+    :meth:`age` with no step count plays "a week of uptime" at the machine's real size.
     """
 
     def __init__(self, machine, seed: int = 0, mix: Sequence[tuple[str, int, float, float]] = UPTIME_MIX,
@@ -64,49 +95,72 @@ class Workload:
         self.fill = fill
         weights = np.array([share for _gfp, _order, share, _pin in self.mix], dtype=float)
         self._cumulative = np.cumsum(weights / weights.sum())
-        self._held: list[tuple[int, int]] = []
-        self._position: dict[int, int] = {}
+        self._held_pfn: list[int] = []
+        self._held_order: list[int] = []
+        self._position = np.full(machine.nr_pages, -1, dtype=np.int64)
         self.pinned: list[tuple[int, int]] = []
         self._unsubscribe = machine.bus.subscribe(self._follow_migration)
 
     @property
     def held_pages(self) -> int:
-        return sum(1 << order for _pfn, order in self._held) + sum(1 << order for _pfn, order in self.pinned)
+        return sum(1 << order for order in self._held_order) + sum(1 << order for _pfn, order in self.pinned)
 
     def held_blocks(self) -> list[tuple[int, int]]:
         """The (pfn, order) blocks this workload may still free."""
-        return list(self._held)
+        return list(zip(self._held_pfn, self._held_order))
 
     def _follow_migration(self, event) -> None:
-        if event.kind in ("mm_compaction_end", "mm_migrate_pages"):
-            for old, new in event.data.get("moved", {}).items():
-                index = self._position.pop(old, None)
-                if index is not None:
-                    self._held[index] = (new, self._held[index][1])
-                    self._position[new] = index
-        elif event.kind == "reset":
-            self._held.clear()
-            self._position.clear()
+        kind = event.kind
+        if kind in ("mm_compaction_end", "mm_migrate_pages"):  # compaction, and cma_alloc's migrations
+            position = self._position
+            moves = [(old, new, position[old]) for old, new in event.data.get("moved", {}).items()
+                     if old < len(position) and position[old] >= 0]
+            for old, _new, _index in moves:
+                position[old] = -1
+            for _old, new, index in moves:
+                self._held_pfn[index] = new
+                position[new] = index
+        elif kind == "reset":
+            self._held_pfn.clear()
+            self._held_order.clear()
+            self._position[:] = -1
             self.pinned.clear()
 
     def _hold(self, pfn: int, order: int) -> None:
-        self._position[pfn] = len(self._held)
-        self._held.append((pfn, order))
+        self._position[pfn] = len(self._held_pfn)
+        self._held_pfn.append(pfn)
+        self._held_order.append(order)
+
+    def _hold_many(self, pfns: list[int], order: int) -> None:
+        first = len(self._held_pfn)
+        self._position[pfns] = np.arange(first, first + len(pfns))
+        self._held_pfn.extend(pfns)
+        self._held_order.extend([order] * len(pfns))
 
     def _release(self, index: int) -> tuple[int, int]:
-        pfn, order = self._held[index]
-        last = self._held.pop()
-        del self._position[pfn]
-        if index < len(self._held):
-            self._held[index] = last
-            self._position[last[0]] = index
+        pfn, order = self._held_pfn[index], self._held_order[index]
+        last_pfn, last_order = self._held_pfn.pop(), self._held_order.pop()
+        self._position[pfn] = -1
+        if index < len(self._held_pfn):
+            self._held_pfn[index], self._held_order[index] = last_pfn, last_order
+            self._position[last_pfn] = index
         return pfn, order
 
-    def age(self, steps: int = 20000, *, progress: Callable[[int, int], None] | None = None,
-            chunk: int = 1000) -> AgingReport:
-        """Run ``steps`` allocations or frees, keeping about ``fill`` of RAM in use."""
+    def age(self, steps: int | None = None, *, progress: Callable[[int, int], None] | None = None,
+            chunk: int = 1000, rounds: int = 2) -> AgingReport:
+        """Age the machine.
+
+        With ``steps``, run that many single allocations or frees of the workload's mix,
+        keeping about ``fill`` of RAM in use.  Without, play "a week of uptime" at the
+        machine's real size (:meth:`age_week`).  ``progress(done, total)`` is called as it goes.
+        """
+        if steps is None:
+            return self.age_week(rounds=rounds, progress=progress)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise InvalidOperation(f"steps {steps!r} is not a whole number of operations")
         if steps < 0:
             raise InvalidOperation(f"steps {steps} is negative; give a count of operations >= 0")
+        steps = int(steps)
         report = AgingReport(steps)
         target = self.fill * sum(zone.managed_pages for zone in self.machine.zones)
         with self.machine.bus.batch("age"):
@@ -115,8 +169,106 @@ class Workload:
                 self._run_chunk(count, target, report)
                 if progress is not None:
                     progress(start + count, steps)
-        report.pinned_blocks = len(self.pinned)
+        self._finish_report(report)
         return report
+
+    def _finish_report(self, report: AgingReport) -> None:
+        report.pinned_blocks = len(self.pinned)
+        report.managed_pages = sum(zone.managed_pages for zone in self.machine.zones)
+        report.pages_in_use = self.machine_used_pages()
+
+    def age_week(self, rounds: int = 2, *, progress: Callable[[int, int], None] | None = None) -> AgingReport:
+        """"A week of uptime": memory fills up the way page cache and anonymous memory grow
+        until reclaim starts, then reclaim gives back the oldest pages, scattered over RAM.
+
+        Each round allocates :data:`WEEK_MIX` until the machine is full (free memory down to
+        twice the zones' high watermarks, where kswapd would be working), then frees random
+        blocks that are not held for good until ``fill`` of RAM is in use (as reclaim frees
+        LRU pages, which after days of use lie anywhere).  Allocations come in runs of one
+        kind (:data:`_RUN_PAGES` pages' worth) drawn by share of pages, through
+        :meth:`Machine.alloc_pages_many` and :meth:`Machine.free_pages_many`, which give
+        exactly what one call per block would; the per-block trace events are left out (a
+        week of ftrace would be millions of lines).  Same seed, same pfns.  A failed
+        allocation is counted and its run given up, as its caller would.
+        ``progress(done, total)`` is called after each of the ``2 * rounds`` phases.
+        """
+        if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
+            raise InvalidOperation(f"rounds {rounds!r} must be a whole number >= 1")
+        machine = self.machine
+        managed = sum(zone.managed_pages for zone in machine.zones)
+        target = int(self.fill * managed)
+        ceiling = max(target, managed - 2 * sum(zone.watermark["high"] for zone in machine.zones))
+        report = AgingReport(0)
+        kinds = [(gfp, self._stack_order(order), pinned) for _what, gfp, order, _share, pinned in WEEK_MIX]
+        shares = np.array([share for _what, _gfp, _order, share, _pinned in WEEK_MIX])
+        cumulative = np.cumsum(shares / shares.sum())
+        with machine.bus.batch("age"):
+            for round_number in range(int(rounds)):
+                self._fill_to(ceiling, kinds, cumulative, report)
+                if progress is not None:
+                    progress(2 * round_number + 1, 2 * rounds)
+                self._free_random(self.machine_used_pages() - target, report)
+                if progress is not None:
+                    progress(2 * round_number + 2, 2 * rounds)
+        report.steps = report.allocations + report.frees + report.failures
+        self._finish_report(report)
+        return report
+
+    def _stack_order(self, order: int) -> int:
+        """Kernel stacks: order 0 (vmalloc'd) with CONFIG_VMAP_STACK, else THREAD_SIZE_ORDER."""
+        if order >= 0:
+            return order
+        config = self.machine.config
+        return 0 if getattr(config, "vmap_stack", True) else getattr(config, "thread_size_order", 2)
+
+    def _fill_to(self, target: int, kinds, cumulative, report: AgingReport) -> None:
+        machine, rng = self.machine, self.rng
+        in_use = self.machine_used_pages()
+        while in_use < target:
+            kind = int(np.searchsorted(cumulative, rng.random(), side="right"))
+            gfp, order, pinned_share = kinds[min(kind, len(kinds) - 1)]
+            count = max(1, min(_RUN_PAGES, target - in_use) >> order)
+            pfns, error = machine.alloc_pages_many(gfp, order, count, trace=False)
+            report.allocations += len(pfns)
+            in_use += len(pfns) << order
+            if pfns:
+                if pinned_share:
+                    pins = (rng.random(len(pfns)) < pinned_share).tolist()
+                    self.pinned.extend((pfn, order) for pfn, pin in zip(pfns, pins) if pin)
+                    pfns = [pfn for pfn, pin in zip(pfns, pins) if not pin]
+                self._hold_many(pfns, order)
+            if error is not None:
+                report.failures += 1
+                report.first_failure = report.first_failure or str(error)
+                if not pfns and order == 0:
+                    return  # not even one page: the machine is at its watermarks
+
+    def _free_random(self, pages: int, report: AgingReport) -> None:
+        """Free random held blocks (not the pinned ones) until ``pages`` pages are freed.
+
+
+        The blocks are drawn without replacement (a seeded sample of distinct indices), then
+        freed in the order drawn; the survivors keep their order in the held list."""
+        count = len(self._held_pfn)
+        if not count or pages <= 0:
+            return
+        order_arr = np.fromiter(self._held_order, dtype=np.int64, count=count)
+        mean = max(float((1 << order_arr[: min(count, 4096)]).mean()), 1.0)
+        guess = min(count, int(pages / mean * 1.25) + 64)
+        chosen = self.rng.choice(count, size=guess, replace=False)
+        sizes = np.cumsum(1 << order_arr[chosen])
+        number = int(np.searchsorted(sizes, pages, side="left")) + 1
+        chosen = chosen[:min(number, len(chosen))]
+        pfn_arr = np.fromiter(self._held_pfn, dtype=np.int64, count=count)
+        self.machine.free_pages_many(zip(pfn_arr[chosen].tolist(), order_arr[chosen].tolist()), trace=False)
+        report.frees += len(chosen)
+        keep = np.ones(count, dtype=bool)
+        keep[chosen] = False
+        self._position[pfn_arr[chosen]] = -1
+        kept = pfn_arr[keep]
+        self._held_pfn = kept.tolist()
+        self._held_order = order_arr[keep].tolist()
+        self._position[kept] = np.arange(len(kept))
 
     def _run_chunk(self, count: int, target: float, report: AgingReport) -> None:
         kinds = np.searchsorted(self._cumulative, self.rng.random(count), side="right")
@@ -124,8 +276,8 @@ class Workload:
         picks = self.rng.random(count)
         for kind, coin, pick in zip(kinds.tolist(), coins.tolist(), picks.tolist()):
             in_use = self.machine_used_pages()
-            if self._held and (in_use > target or coin < 0.35):
-                self._free_one(int(pick * len(self._held)))
+            if self._held_pfn and (in_use > target or coin < 0.35):
+                self._free_one(int(pick * len(self._held_pfn)))
                 report.frees += 1
             else:
                 self._alloc_one(min(kind, len(self.mix) - 1), pick, report)
@@ -135,6 +287,7 @@ class Workload:
 
     def _alloc_one(self, kind: int, pick: float, report: AgingReport) -> None:
         gfp, order, _share, pinned_share = self.mix[kind]
+        order = self._stack_order(order)
         try:
             pfn = self.machine.alloc_pages(gfp, order)
         except KernelMemError as error:
@@ -153,12 +306,11 @@ class Workload:
 
     def free_all(self) -> int:
         """Free every block this workload holds, pinned ones included; returns the count."""
-        blocks = self._held + self.pinned
+        blocks = self.held_blocks() + self.pinned
         with self.machine.bus.batch("free_all"):
-            for pfn, order in blocks:
-                self.machine.free_pages(pfn, order)
-        self._held, self.pinned = [], []
-        self._position.clear()
+            self.machine.free_pages_many(blocks)
+        self._held_pfn, self._held_order, self.pinned = [], [], []
+        self._position[:] = -1
         return len(blocks)
 
     def close(self) -> None:

@@ -23,11 +23,35 @@ def test_boot_buddyinfo_of_a_16g_machine(big):
 
 
 def test_min_free_kbytes_and_watermarks(big):
-    # int_sqrt(16776192 KiB * 16) = 16383; pages_min 4095 shared by managed pages
-    assert big.min_free_kbytes == 16383
+    # THP madvise: khugepaged's set_recommended_min_free_kbytes() raises int_sqrt's 16383 to
+    # 512 pages * 3 zones * (2 + MIGRATE_PCPTYPES**2) = 16896 pages = 67584 KiB
+    assert big.config.transparent_hugepage == "madvise"
+    assert big.min_free_kbytes == 67584
     normal = big.zone("Normal")
+    # min = 16896 * 3145728 // 4194048 = 12672; gap = max(12672 >> 2, mult_frac(3145728, 10, 10000) = 3145)
+    assert normal.watermark == {"min": 12672, "low": 15840, "high": 19008, "promo": 22176}
+
+
+def test_min_free_kbytes_without_thp_is_the_square_root():
+    machine = Machine.preset("linux-6.18-x86_64", ram="16G", transparent_hugepage="never")
+    # int_sqrt(16776192 KiB * 16) = 16383; pages_min 4095 shared by managed pages
+    assert machine.min_free_kbytes == 16383
+    normal = machine.zone("Normal")
     # min = 4095 * 3145728 // 4194048 = 3071; gap = max(3071 >> 2, mult_frac(3145728, 10, 10000) = 3145)
     assert normal.watermark == {"min": 3071, "low": 6216, "high": 9361, "promo": 12506}
+
+
+def test_thp_never_raises_min_free_kbytes_on_a_small_machine():
+    # 64 MiB: 5 % of nr_free_buffer_pages() caps the recommendation below 11 pageblocks per zone
+    machine = Machine.preset("linux-6.18-x86_64", ram="64M")
+    assert machine.min_free_kbytes > Machine.preset("linux-6.18-x86_64", ram="64M",
+                                                    transparent_hugepage="never").min_free_kbytes
+
+
+def test_unknown_thp_mode_is_refused():
+    from kernelmem_widgets.model import InvalidArgument
+    with pytest.raises(InvalidArgument, match="accepted: 'always', 'madvise', 'never'"):
+        Machine.preset("linux-6.18-x86_64", transparent_hugepage="sometimes")
 
 
 def test_lowmem_reserve(big):

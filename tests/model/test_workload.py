@@ -83,3 +83,55 @@ def test_bad_operations_are_refused_before_anything_runs(op):
 def test_parse_op():
     assert parse_op("alloc 3 GFP_DMA") == ("alloc", ["3", "GFP_DMA"])
     assert parse_op("FREE 0x1200 3") == ("free", ["0x1200", "3"])
+
+
+def week(ram="1G", seed=3):
+    machine = Machine.preset("linux-6.18-x86_64", ram=ram)
+    workload = Workload(machine, seed=seed)
+    return machine, workload, workload.age()
+
+
+def test_a_week_fills_the_machine_to_its_target_and_same_seed_gives_same_pfns():
+    machine, workload, report = week()
+    machine.check_invariants()
+    managed = sum(zone.managed_pages for zone in machine.zones)
+    assert report.managed_pages == managed
+    assert abs(report.pages_in_use - 0.85 * managed) <= 1 << 4  # stops within one block of the target
+    assert report.failures == 0 and report.frees > 0
+    again, workload_again, _ = week()
+    assert procfs.render_pagetypeinfo(again) == procfs.render_pagetypeinfo(machine)
+    assert workload_again.held_blocks() == workload.held_blocks() and workload_again.pinned == workload.pinned
+    assert procfs.render_buddyinfo(week(seed=4)[0]) != procfs.render_buddyinfo(machine)
+
+
+def test_a_week_leaves_free_memory_in_small_blocks_and_unmovable_pages_spread():
+    machine, workload, _ = week("2G")
+    zone = machine.zone("DMA32")
+    free_pages = zone.nr_free_pages
+    small = sum(zone.nr_free(order) << order for order in range(4))
+    assert small > free_pages // 2, "most free memory is in blocks below order 4"
+    blocks = procfs.parse_pagetypeinfo(procfs.render_pagetypeinfo(machine))["blocks"][(0, "DMA32")]
+    # pageblocks holding at least one unmovable page: far more than the Unmovable pageblocks
+    unmovable_somewhere = {pfn >> 9 for pfn, _order in workload.pinned if machine.zone_of(pfn) is zone}
+    assert len(unmovable_somewhere) > blocks["Unmovable"]
+    workload.free_all()
+    machine.check_invariants()
+    assert procfs.render_buddyinfo(machine) == procfs.render_buddyinfo(Machine.preset("linux-6.18-x86_64", ram="2G"))
+
+
+def test_kernel_stacks_follow_config_vmap_stack():
+    from kernelmem_widgets.model.workload import WEEK_MIX
+    assert [order for what, _gfp, order, _share, _pin in WEEK_MIX if what == "kernel stacks"] == [-1]
+    assert Workload(Machine.preset("linux-6.18-tiny"))._stack_order(-1) == 0
+    assert Workload(Machine.preset("linux-6.18-tiny", vmap_stack=False))._stack_order(-1) == 2
+
+
+def test_week_progress_and_bad_rounds():
+    machine = Machine.preset("linux-6.18-x86_64", ram="512M")
+    seen = []
+    Workload(machine, seed=1).age(progress=lambda done, total: seen.append((done, total)), rounds=2)
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(InvalidOperation, match="rounds"):
+        Workload(machine).age_week(rounds=0)
+    with pytest.raises(InvalidOperation, match="whole number"):
+        Workload(machine).age(2.5)

@@ -9,7 +9,6 @@ kernel's count of the pages it manages.
 from __future__ import annotations
 
 from ..page_alloc.mmzone import MIGRATE_TYPES
-from ..page_alloc.watermarks import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
 from .e820 import E820Table, InvalidFirmwareMap
 from .firmware import firmware_map
 from .setup import boot_memory
@@ -52,7 +51,8 @@ def boot_machine(machine, firmware: E820Table, cmdline: str, *, strict: bool = T
     total_free = sum(end - start for start, end in free_ranges)
     machine.nr_pages = result.max_pfn
     machine.ram_bytes = result.physpages * preset.page_size
-    machine.mobility_grouping = total_free >= (1 << preset.pageblock_order) * MIGRATE_TYPES
+    nr_migratetypes = MIGRATE_TYPES if preset.config_cma else MIGRATE_TYPES - 1  # no MIGRATE_CMA
+    machine.mobility_grouping = total_free >= (1 << preset.pageblock_order) * nr_migratetypes
     spans = {name: (lo, hi) for name, lo, hi in result.zone_spans}
     machine.zones_by_index = []
     for name in preset.zone_names:
@@ -60,13 +60,7 @@ def boot_machine(machine, firmware: E820Table, cmdline: str, *, strict: bool = T
         populated = lo < hi and any(max(s, lo) < min(e, hi) for s, e in result.memory_ranges)
         machine.zones_by_index.append(machine._make_zone(name, lo, hi, free_ranges) if populated else None)
     machine.zones = [zone for zone in machine.zones_by_index if zone is not None]
-    machine._plans = {}
-    lowmem = sum(z.managed_pages for z in machine.zones if z.name not in ("HighMem", "Movable"))
-    machine.min_free_kbytes = calculate_min_free_kbytes(lowmem * (preset.page_size // 1024))
-    setup_per_zone_wmarks(machine.zones, machine.min_free_kbytes, page_size=preset.page_size,
-                          watermark_scale_factor=preset.watermark_scale_factor)
-    ratios = [preset.lowmem_reserve_ratio.get(name, 0) for name in preset.zone_names]
-    setup_per_zone_lowmem_reserve(machine.zones_by_index, ratios)
+    machine._zones_built()
     if result.vmalloc_start is not None:
         machine.config = preset.with_changes(vmalloc_start=result.vmalloc_start,
                                              vmalloc_size=result.vmalloc_end - result.vmalloc_start)

@@ -80,4 +80,6 @@ def machine_preset_fields(layout: Layout) -> dict:
         "modules_vaddr": layout.vmalloc_start,
         "modules_end": layout.vmalloc_end,
         "default_ram": str(layout.max_pfn << PAGE_SHIFT),
+        # THP needs HAVE_ARCH_TRANSPARENT_HUGEPAGE: x86-64 or X86_PAE (arch/x86/Kconfig)
+        "transparent_hugepage": "madvise" if layout.pae else None,
     }

@@ -187,6 +187,17 @@ class Zone(FallbackMixin):
                           zone=self.name, gfp=None)
         return slot + self._base
 
+    def split_page(self, pfn: int, order: int) -> None:
+        """``split_page()`` (mm/page_alloc.c, 6.18): an allocated non-compound block becomes
+        ``2**order`` order-0 allocations, each freed on its own (as vmalloc's huge pages are)."""
+        self._check_pfn(pfn)
+        self._check_order(order)
+        slot = pfn - self._base
+        if self._alloc_order[slot] != order:
+            self._check_allocated(slot, order)
+        self._alloc_order[slot:slot + (1 << order)] = bytes(1 << order)
+        self._alloc_mt[slot:slot + (1 << order)] = bytes((self._alloc_mt[slot],)) * (1 << order)
+
     def _commit_alloc(self, slot: int, order: int, migratetype: int) -> None:
         self._alloc_order[slot] = order
         self._alloc_mt[slot] = migratetype
@@ -214,6 +225,78 @@ class Zone(FallbackMixin):
                     area.add_upper_halves(slot, order, current_order, migratetype)  # expand()
                 return slot
         return -1
+
+    def _rmqueue_smallest_many(self, order: int, migratetype: int, count: int) -> list[int]:
+        """``count`` ``__rmqueue_smallest(order, migratetype)`` calls at once; stops early when
+        no list of ``migratetype`` at ``order`` or above has a block (the caller then takes
+        the fallback path for the next one).
+
+        Exactly the blocks, lists and counters that calling :meth:`_rmqueue_smallest`
+        ``count`` times gives: heads of the ``order`` list first; then the smallest non-empty
+        higher list's head block, which repeated splitting hands out in ascending pieces of
+        ``2**order`` pages (the upper halves ``expand()`` puts on the lower lists are the only
+        entries there, so they go before anything else); a block only partly used leaves the
+        binary decomposition of its rest on those lists.  The blocks are committed as
+        allocations of ``order`` and ``migratetype``.
+        """
+        area = self._area
+        list_len, links_next, links_prev = area.list_len, area.next, area.prev
+        alloc_order, alloc_mt, buddy_order = self._alloc_order, self._alloc_mt, area.buddy_order
+        taken: list[int] = []
+        remaining = count
+        own = order * MIGRATE_TYPES + migratetype
+        step = 1 << order
+        while remaining:
+            if list_len[own]:  # the order's own list: pop heads
+                sentinel = area.sentinel + own
+                number = min(remaining, list_len[own])
+                slot = links_next[sentinel]
+                for _ in range(number):
+                    taken.append(slot)
+                    buddy_order[slot] = NO_ORDER
+                    alloc_order[slot] = order
+                    alloc_mt[slot] = migratetype
+                    slot = links_next[slot]
+                links_next[sentinel] = slot
+                links_prev[slot] = sentinel
+                list_len[own] -= number
+                area.nr_free[order] -= number
+                area.account(-(number << order), migratetype)
+                remaining -= number
+                continue
+            current = next((o for o in range(order + 1, area.nr_orders)
+                            if list_len[o * MIGRATE_TYPES + migratetype]), 0)
+            if not current:
+                break
+            head = area.head(current, migratetype)
+            area.delete(head, current, migratetype)
+            size = 1 << current
+            used = min(size >> order, remaining)
+            pieces = range(head, head + (used << order), step)
+            if order:
+                for slot in pieces:
+                    alloc_order[slot] = order
+                    alloc_mt[slot] = migratetype
+            else:
+                alloc_order[head:head + used] = bytes(used)
+                alloc_mt[head:head + used] = bytes((migratetype,)) * used
+            taken.extend(pieces)
+            start = used << order
+            while start < size:  # the rest of a partly used block, as expand() left it
+                piece = (start & -start).bit_length() - 1
+                area.add(head + start, piece, migratetype, False)
+                start += 1 << piece
+            remaining -= used
+        return taken
+
+    def _free_pages_untraced(self, pfn: int, order: int) -> None:
+        """:meth:`free_pages` after its checks, without the trace event (a caller has checked)."""
+        slot = pfn - self._base
+        self._alloc_order[slot] = NO_ORDER
+        if order <= self.pageblock_order:
+            self._free_one_page(slot, order, self._pb_mt[slot >> self.pageblock_order], False)
+        else:
+            self._split_large_buddy(slot, order, False)
 
     def _expand(self, slot: int, low: int, high: int, migratetype: int) -> None:
         """``expand()``: keep the lower half, put each upper half at the head of its list."""

@@ -3,7 +3,9 @@
 Follows mm/page_alloc.c of Linux 6.18: ``rmqueue_buddy()``, ``__rmqueue()``,
 ``__rmqueue_claim()``, ``find_suitable_fallback()``, ``should_try_claim_block()``,
 ``try_to_claim_block()``, ``__rmqueue_steal()``, ``__move_freepages_block()`` and
-``reserve_highatomic_pageblock()``.  ``boost_watermark()`` is not modelled (nothing here plays
+``reserve_highatomic_pageblock()``, ``unreserve_highatomic_pageblock()``, and ``rmqueue()``'s
+choice between the per-cpu path (``rmqueue_pcplist()`` -> ``__rmqueue()``, which never looks
+at the HighAtomic lists first) and ``rmqueue_buddy()``.  ``boost_watermark()`` is not modelled (nothing here plays
 kswapd, which is what would take the boost away again).
 """
 
@@ -38,6 +40,19 @@ class FallbackMixin:
             if slot < 0 and alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK):
                 slot = self._rmqueue_smallest(order, MIGRATE_HIGHATOMIC)
         return slot
+
+    def _rmqueue_any(self, order: int, migratetype: int, alloc_flags: int, pcp_allowed: bool) -> int:
+        """``rmqueue()`` (mm/page_alloc.c, 6.18): orders that ``pcp_allowed_order()`` accepts
+        (<= PAGE_ALLOC_COSTLY_ORDER, and HPAGE_PMD_ORDER with THP) are taken by the per-cpu
+        path, ``rmqueue_pcplist()`` -> ``rmqueue_bulk()`` -> ``__rmqueue()``, which does not try
+        the HighAtomic reserve first; only if that finds nothing does ``rmqueue_buddy()`` run.
+        The per-cpu lists themselves are not modelled (every refill is one block, as if each
+        pcp list were drained at once)."""
+        if pcp_allowed:
+            slot = self._rmqueue(order, migratetype, alloc_flags)
+            if slot >= 0:
+                return slot
+        return self._rmqueue_buddy(order, migratetype, alloc_flags)
 
     def _rmqueue(self, order: int, migratetype: int, alloc_flags: int) -> int:
         """``__rmqueue()``: requested type, then CMA, then claim a block, then steal a page."""
@@ -210,3 +225,31 @@ class FallbackMixin:
             self.nr_reserved_highatomic += 1 << order
         return True
 
+
+    def unreserve_highatomic_pageblock(self, migratetype: int, force: bool) -> bool:
+        """``unreserve_highatomic_pageblock()`` (mm/page_alloc.c, 6.18) for this zone.
+
+        Unless ``force``, one reserved pageblock is always kept.  The first HighAtomic free
+        block, lowest order first, gives its pageblock(s) back to ``migratetype`` (the
+        request's), its free pages moving with it.  Returns True when a pageblock changed.
+        """
+        if not force and self.nr_reserved_highatomic <= self.pageblock_nr_pages:
+            return False
+        area = self._area
+        for order in range(self.max_page_order + 1):
+            slot = area.head(order, MIGRATE_HIGHATOMIC)
+            if slot < 0:
+                continue
+            size = min(max(self.pageblock_nr_pages, 1 << order), self.nr_reserved_highatomic)
+            self.nr_reserved_highatomic -= size
+            if order < self.pageblock_order:
+                start = slot & ~(self.pageblock_nr_pages - 1)
+                moved = self._move_freepages_block(start, MIGRATE_HIGHATOMIC, migratetype)
+                self._set_pageblock_migratetype(start, migratetype)
+            else:
+                area.move_tail(slot, order, MIGRATE_HIGHATOMIC, migratetype)
+                self._change_pageblock_range(slot, order, migratetype)
+                moved = 1
+            if moved > 0:
+                return True
+        return False

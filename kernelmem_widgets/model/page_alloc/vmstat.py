@@ -38,7 +38,7 @@ def fragmentation_index(nr_free: Sequence[int], order: int) -> int:
     0 means a failure would be for lack of memory, towards 1000 for fragmentation.
 
     >>> fragmentation_index([64, 0, 0, 0], 3)   # 64 scattered free pages, order 3 wanted
-    875
+    860
     """
     info = fill_contig_page_info(nr_free, order)
     if not info.free_blocks_total:
@@ -65,8 +65,15 @@ def extfrag_for_order(nr_free: Sequence[int], order: int) -> int:
     return (info.free_pages - (info.free_blocks_suitable << order)) * 100 // info.free_pages
 
 
-def format_index(index: int) -> str:
-    """``"%d.%03d "`` as the debugfs files print ``index / 1000`` and ``index % 1000`` (C semantics)."""
+def format_index(index: int, width: int = 0) -> str:
+    """``index / 1000`` and ``index % 1000`` (C semantics) as the debugfs files print them.
+
+    ``extfrag_show_print()`` uses ``"%2d.%03d "`` (``width=2``, since Linux 5.14, Lin Feng's
+    alignment fix); ``unusable_show_print()`` keeps ``"%d.%03d "`` (mm/vmstat.c, 6.18).
+
+    >>> format_index(500, width=2), format_index(-1000, width=2), format_index(500)
+    (' 0.500', '-1.000', '0.500')
+    """
     whole = int(index / 1000)
     part = abs(index) - abs(whole) * 1000
-    return f"{whole}.{part:03d}"
+    return f"{whole:{width}d}.{part:03d}"

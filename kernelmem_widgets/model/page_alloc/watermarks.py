@@ -1,6 +1,7 @@
 """Zone watermarks, ``min_free_kbytes`` and ``lowmem_reserve``: mm/page_alloc.c, Linux 6.18.
 
-``calculate_min_free_kbytes()``, ``__setup_per_zone_wmarks()``,
+``calculate_min_free_kbytes()``, ``set_recommended_min_free_kbytes()`` (mm/khugepaged.c),
+``nr_free_buffer_pages()``, ``__setup_per_zone_wmarks()``,
 ``setup_per_zone_lowmem_reserve()`` and ``__zone_watermark_ok()``.
 """
 
@@ -13,7 +14,7 @@ from .buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BL
                     ALLOC_RESERVES, Zone)
 from .mmzone import MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES
 
-__all__ = ["calculate_min_free_kbytes", "setup_per_zone_wmarks", "setup_per_zone_lowmem_reserve",
+__all__ = ["calculate_min_free_kbytes", "recommended_min_free_kbytes", "THP_MODES", "setup_per_zone_wmarks", "setup_per_zone_lowmem_reserve",
            "zone_watermark_ok", "mult_frac", "DEFAULT_LOWMEM_RESERVE_RATIO"]
 
 #: ``sysctl_lowmem_reserve_ratio[]`` defaults by zone name.
@@ -32,6 +33,32 @@ def calculate_min_free_kbytes(lowmem_kbytes: int) -> int:
     8192
     """
     return min(max(isqrt(lowmem_kbytes * 16), 128), 262144)
+
+
+#: The boot-time settings of /sys/kernel/mm/transparent_hugepage/enabled.
+THP_MODES = ("always", "madvise", "never")
+
+
+def recommended_min_free_kbytes(zones: Sequence[Zone], min_free_kbytes: int, *, page_size: int = 4096) -> int:
+    """``set_recommended_min_free_kbytes()`` of mm/khugepaged.c (Linux 6.18).
+
+    Run when khugepaged starts (THP ``always`` or ``madvise``): two pageblocks per zone up to
+    ZONE_NORMAL (``gfp_zone(GFP_USER)``) plus ``MIGRATE_PCPTYPES**2`` more, capped at 5 % of
+    ``nr_free_buffer_pages()`` (managed minus high watermark, summed over those zones), and
+    only ever raising ``min_free_kbytes``.  ``zones`` must already carry the watermarks of
+    the ``int_sqrt`` value.
+
+    >>> from kernelmem_widgets.model import Machine
+    >>> recommended_min_free_kbytes(Machine.preset("linux-6.18-x86_64", ram="16G",
+    ...                                            transparent_hugepage="never").zones, 16383)
+    67584
+    """
+    user_zones = [zone for zone in zones if zone.populated and zone.name not in ("HighMem", "Movable")]
+    pageblock_nr_pages = user_zones[0].pageblock_nr_pages if user_zones else 0
+    recommended = pageblock_nr_pages * len(user_zones) * (2 + MIGRATE_PCPTYPES * MIGRATE_PCPTYPES)
+    free_buffer_pages = sum(max(zone.managed_pages - zone.watermark["high"], 0) for zone in user_zones)
+    recommended = min(recommended, free_buffer_pages // 20) * (page_size // 1024)
+    return max(recommended, min_free_kbytes)
 
 
 def _is_lowmem(zone_name: str) -> bool:

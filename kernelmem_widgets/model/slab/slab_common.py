@@ -103,6 +103,12 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         self._table: list[list] = []
         if allocator != "slob":
             self._create_kmalloc_caches()
+        if allocator == "slub" and getattr(self.machine.config, "slab_buckets", False):
+            # create_kmalloc_caches() (mm/slab_common.c, 6.11+, CONFIG_SLAB_BUCKETS):
+            # kmem_cache_create("kmalloc_buckets", sizeof(kmem_buckets), 0, SLAB_NO_MERGE, NULL);
+            # kmem_buckets is struct kmem_cache *[KMALLOC_SHIFT_HIGH + 1], KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1
+            page_shift = self.page_size.bit_length() - 1
+            self._new_cache("kmalloc_buckets", 8 * (page_shift + 2))
 
     def _create_kmalloc_caches(self) -> None:
         """``create_kmalloc_caches()``: per type, 96 and 192, then the powers of two."""
@@ -327,8 +333,12 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
     # ------------------------------------------------------------------ kmem caches
     def kmem_cache_create(self, name: str, object_size: int, *, align: int = 0, ctor: bool = False,
                           rcu: bool = False, hwcache_align: bool = False, reclaim_account: bool = False,
-                          cache_dma: bool = False, account: bool = False):
-        """``kmem_cache_create()``: a cache of your own (never merged with another here)."""
+                          cache_dma: bool = False, account: bool = False, freeptr_offset: int | None = None):
+        """``kmem_cache_create()``: a cache of your own (never merged with another here).
+
+        ``freeptr_offset`` is ``kmem_cache_args.freeptr_offset`` with ``use_freeptr_offset``
+        (SLUB, RCU caches, 6.13+), as ``vm_area_struct``'s cache passes it.
+        """
         if not isinstance(name, str) or not name or " " in name:
             raise InvalidArgument(f"cache name {name!r}: a non-empty string without spaces, which confuse "
                                   "/proc/slabinfo parsers (kmem_cache_sanity_check)")
@@ -338,8 +348,16 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         if not 0 < object_size <= self.kmalloc_max_size:
             raise InvalidArgument(f"kmem_cache_create({name}) integrity check failed: object size {object_size} "
                                   f"must be 1..KMALLOC_MAX_SIZE ({self.kmalloc_max_size})")
+        extra = {}
+        if freeptr_offset is not None:
+            if self.allocator != "slub":
+                raise InvalidArgument(f"freeptr_offset is a SLUB argument (6.13+); this machine runs {self.allocator.upper()}")
+            from .slub_sizes import slab_sizes
+
+            slab_sizes(object_size, align=8, ctor=ctor, rcu=rcu, freeptr_offset=freeptr_offset)  # checks it
+            extra["freeptr_offset"] = freeptr_offset
         cache = self._new_cache(name, object_size, align=align, ctor=ctor, rcu=rcu, hwcache_align=hwcache_align,
-                                reclaim_account=reclaim_account, cache_dma=cache_dma, account=account)
+                                reclaim_account=reclaim_account, cache_dma=cache_dma, account=account, **extra)
         self.bus.emit("kmem_cache_create", name=name, object_size=object_size, size=cache.size)
         return cache
 

@@ -46,7 +46,9 @@ class FreeChecksMixin:
             cache, _slab, size = entry
             if cache is None:
                 return slob_units(size) * SLOB_UNIT
-            return cache.inuse if (cache.ctor or cache.rcu) and hasattr(cache, "inuse") else cache.size
+            # slab_ksize() (mm/slab.h, 6.18): SLAB_TYPESAFE_BY_RCU (or SLAB_STORE_USER) caches stop at
+            # s->inuse; every other cache, one with a constructor too, offers the whole s->size
+            return cache.inuse if cache.rcu and hasattr(cache, "inuse") else cache.size
         if ptr in self._large:
             return self.page_size << self._large[ptr][1]
         if ptr == ZERO_SIZE_PTR:

@@ -45,8 +45,10 @@ def render_slabinfo(source) -> str:
 
     >>> from kernelmem_widgets.model import Machine
     >>> text = render_slabinfo(Machine.preset("linux-6.18-tiny"))
-    >>> text.splitlines()[2]
-    'kmalloc-cg-8k          0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0'
+    >>> for line in text.splitlines()[2:4]:   # CONFIG_SLAB_BUCKETS' cache is created last
+    ...     print(line)
+    kmalloc_buckets        0      0    112   36    1 : tunables    0    0    0 : slabdata      0      0      0
+    kmalloc-cg-8k          0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0
     """
     slab = source.slab if hasattr(source, "slab") else source
     return SLABINFO_HEADER + "".join(format_slabinfo_line(name, info) for name, info in slab.slabinfo_rows())

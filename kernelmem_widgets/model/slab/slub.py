@@ -154,6 +154,9 @@ class KmemCache(CacheGeometry):
         Alignment the caller asked for (0 = none); combined as ``calculate_alignment()`` does.
     ctor, rcu : bool
         A constructor, or SLAB_TYPESAFE_BY_RCU: the free pointer then lives after the object.
+    freeptr_offset : int, optional
+        ``kmem_cache_args.freeptr_offset`` with ``use_freeptr_offset`` (RCU caches only, 6.13+):
+        the free pointer lives in that field instead of after the object.
     hwcache_align, reclaim_account, cache_dma, account, kmalloc : bool
         SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, SLAB_CACHE_DMA, SLAB_ACCOUNT, SLAB_KMALLOC.
     nr_cpus : int
@@ -176,7 +179,8 @@ class KmemCache(CacheGeometry):
                  hwcache_align: bool = False, reclaim_account: bool = False, cache_dma: bool = False,
                  account: bool = False, kmalloc: bool = False, nr_cpus: int = 4, nr_cpu_ids: int | None = None,
                  page_size: int = 4096, min_order: int = 0, max_order: int = 3, min_objects: int = 0,
-                 cache_line_size: int = 64, max_page_order: int = 10, allocator=None) -> None:
+                 cache_line_size: int = 64, max_page_order: int = 10, allocator=None,
+                 freeptr_offset: int | None = None) -> None:
         _check_align(align)
         self.name, self.object_size = name, object_size
         self.ctor, self.rcu, self.kmalloc = bool(ctor), bool(rcu), bool(kmalloc)
@@ -186,7 +190,9 @@ class KmemCache(CacheGeometry):
         requested = kmalloc_alignment(object_size) if kmalloc else align
         self.align = calculate_alignment(requested, object_size, hwcache_align=hwcache_align,
                                          cache_line_size=cache_line_size)
-        self.size, self.offset, self.inuse = slab_sizes(object_size, align=self.align, ctor=ctor, rcu=rcu)
+        self.size, self.offset, self.inuse = slab_sizes(object_size, align=self.align, ctor=ctor, rcu=rcu,
+                                                        freeptr_offset=freeptr_offset)
+        self.freeptr_offset = freeptr_offset
         order = calculate_order(self.size, nr_cpus=nr_cpus, nr_cpu_ids=nr_cpu_ids, page_size=page_size,
                                 min_order=min_order, max_order=max_order, min_objects=min_objects,
                                 max_page_order=max_page_order)

@@ -178,20 +178,36 @@ def kmalloc_alignment(size: int, *, arch_kmalloc_minalign: int = 8) -> int:
     return max(arch_kmalloc_minalign, size & -size)
 
 
-def slab_sizes(object_size: int, *, align: int, ctor: bool, rcu: bool) -> tuple[int, int, int]:
+def slab_sizes(object_size: int, *, align: int, ctor: bool, rcu: bool,
+               freeptr_offset: int | None = None) -> tuple[int, int, int]:
     """``calculate_sizes()`` without debugging: ``(s->size, s->offset, s->inuse)``.
 
     The size is rounded up to a word.  The free pointer normally lives in the middle of the free
     object (``ALIGN_DOWN(object_size / 2, sizeof(void *))``), costing nothing; a cache with a
     constructor or SLAB_TYPESAFE_BY_RCU must not overwrite a free object, so its free pointer goes
-    *after* the object and costs a word.  Finally the size is rounded up to ``align``.
+    *after* the object and costs a word, unless an RCU cache names a field for it
+    (``kmem_cache_args.use_freeptr_offset``, 6.13+: ``vm_area_struct`` keeps its free pointer in
+    ``vm_freeptr``).  Finally the size is rounded up to ``align``.
+
+    >>> slab_sizes(192, align=64, ctor=False, rcu=True), slab_sizes(192, align=64, ctor=False, rcu=True,
+    ...                                                                freeptr_offset=176)
+    ((256, 192, 192), (192, 176, 192))
     """
     _check_positive(object_size, "object size")
+    if freeptr_offset is not None:
+        if not rcu or isinstance(freeptr_offset, bool) or not isinstance(freeptr_offset, int) \
+                or not 0 <= freeptr_offset < object_size or freeptr_offset % WORD:
+            raise InvalidArgument(
+                f"freeptr_offset {freeptr_offset!r}: use_freeptr_offset needs SLAB_TYPESAFE_BY_RCU (rcu=True) and a "
+                f"word-aligned offset inside the object (0..{object_size - 1}, a multiple of {WORD}); "
+                "__kmem_cache_create_args() refuses the cache otherwise")
     size = align_up(object_size, WORD)
     inuse = size
-    if rcu or ctor:
+    if ctor or (rcu and freeptr_offset is None):
         offset = size
         size += WORD
+    elif rcu:
+        offset = freeptr_offset
     else:
         offset = (object_size // 2) & ~(WORD - 1)
     return align_up(size, align), offset, inuse

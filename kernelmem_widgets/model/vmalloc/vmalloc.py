@@ -4,7 +4,12 @@
 adds ONE guard page and ``alloc_vmap_area()`` takes the lowest free range of the vmalloc area that
 fits (first fit by address); then ``__vmalloc_area_node()`` allocates the ``struct page *`` array
 (kmalloc up to a page, a nested vmalloc above, flagged ``vpages``) and ``vm_area_alloc_pages()``
-takes order-0 pages from the buddy allocator one at a time.  The pages need not be adjacent: on a
+takes order-0 pages from ``alloc_pages_bulk()`` in requests of at most 100 (one zone, its low
+watermark plus the request, no ALLOC_NOFRAGMENT), then one ``alloc_pages()`` at a time for
+whatever the bulk allocator did not give.  With VM_ALLOW_HUGE_VMAP (kvmalloc() always asks for
+it) an area of PMD_SIZE (2 MiB) or more is rounded up to 2 MiB, 2 MiB-aligned, and backed by
+order-9 blocks split into single pages (``split_page()``); if those cannot be had, the area is
+vfree()d and the request retried with order-0 pages.  The pages need not be adjacent: on a
 machine that has been running a while they are scattered, on a fresh one consecutive order-0
 allocations often come out adjacent.  ``vfree()`` gives the pages back at once but the virtual
 range only lazily: it waits on the purge list (shown as "unpurged vm_area" in /proc/vmallocinfo)
@@ -14,7 +19,8 @@ allocation finds no room.
 Addresses are x86-64's (VMALLOC_START 0xffffc90000000000, 32 TiB, 4-level paging, no KASLR: see
 :mod:`..presets`); another window can be given (the module loader uses one for i386).  Not
 modelled: the per-node pools of recently freed ranges (6.9+), huge vmalloc mappings
-(``vmalloc_huge()``), the page tables themselves.
+, the page tables themselves, and the per-vmap-node order of /proc/vmallocinfo (6.9+) and
+``%pS`` callers with offsets (lines come in address order, callers by name).
 """
 
 from __future__ import annotations
@@ -121,36 +127,54 @@ class VmallocSpace:
         return sum(area.size for area in self._busy.values())
 
     # ------------------------------------------------------------------ vmalloc / vfree
-    def vmalloc(self, size: int, gfp="GFP_KERNEL", *, caller: str = "vmalloc") -> int:
+    def vmalloc(self, size: int, gfp="GFP_KERNEL", *, caller: str = "vmalloc", huge: bool = False) -> int:
         """``vmalloc(size)``: ``PAGE_ALIGN(size)`` bytes, virtually contiguous, one guard page after.
 
         Raises :class:`AllocationError` with the kernel's message when the range or the pages
         cannot be found.  Every page and the address range are then given back; only a slab the
         page-array kmalloc() had to create stays cached (empty), as the slab allocator keeps it.
+        ``huge=True`` is VM_ALLOW_HUGE_VMAP (``vmalloc_huge()``, kvmalloc()): see the module notes.
         """
         with self.machine.bus.batch("vmalloc"):           # one redraw for views, not one per page
+            if huge and not isinstance(size, bool) and isinstance(size, int) and size >= self.pmd_size:
+                try:
+                    return self._vmalloc(size, gfp, caller, huge_order=self.pmd_order)
+                except AllocationError:
+                    pass  # __vmalloc_node_range_noprof()'s fail: retry with shift = PAGE_SHIFT
             return self._vmalloc(size, gfp, caller)
 
-    def _vmalloc(self, size: int, gfp, caller: str) -> int:
+    @property
+    def pmd_order(self) -> int:
+        """HPAGE_PMD_ORDER: 9 with 4 KiB pages on x86-64 (PMD_SHIFT 21)."""
+        return self.machine.pageblock_order
+
+    @property
+    def pmd_size(self) -> int:
+        return self.page_size << self.pmd_order
+
+    def _vmalloc(self, size: int, gfp, caller: str, huge_order: int = 0) -> int:
         flags = parse_gfp(gfp)
         check_size(size, "vmalloc")
         if size == 0:
             raise InvalidSize("vmalloc(0): __vmalloc_node_range() hits WARN_ON_ONCE(!size) and returns NULL; "
                               "accepted: 1 byte or more (rounded up to whole pages)")
         real_size = size
-        size = align_up(size, self.page_size)
+        size = align_up(size, self.page_size << huge_order)   # __get_vm_area_node(): ALIGN(size, 1 << shift)
         total = sum(zone.managed_pages for zone in self.machine.zones)
         if size // self.page_size > total:
             raise AllocationError(f"vmalloc error: size {real_size}, exceeds total pages ({total:,} pages of RAM)",
                                   order=0, reason="exceeds total pages")
-        addr = self._alloc_range(size + self.page_size, real_size, flags)
+        addr = self._alloc_range(size + self.page_size, real_size, flags, align=self.page_size << huge_order)
         area = VmArea(addr, size + self.page_size, caller)
         self._busy[addr] = area
         try:
-            self._populate(area, size, flags, caller)
+            self._populate(area, size, flags, caller, huge_order)
         except AllocationError:
-            self._busy.pop(addr)
-            self._give_back_range(addr, area.size)
+            if huge_order:  # __vmalloc_area_node()'s fail: vfree(area->addr), lazily
+                self._vfree(addr)
+            else:
+                self._busy.pop(addr)
+                self._give_back_range(addr, area.size)
             raise
         self._vfreed.discard(addr)
         if self.machine.bus.active:
@@ -161,8 +185,8 @@ class VmallocSpace:
     def vzalloc(self, size: int, gfp="GFP_KERNEL", *, caller: str = "vzalloc") -> int:
         return self.vmalloc(size, parse_gfp(gfp) | {"__GFP_ZERO"}, caller=caller)
 
-    def _populate(self, area: VmArea, size: int, flags, caller: str) -> None:
-        """``__vmalloc_area_node()``: the page array, then order-0 pages one by one."""
+    def _populate(self, area: VmArea, size: int, flags, caller: str, huge_order: int = 0) -> None:
+        """``__vmalloc_area_node()``: the page array, then ``vm_area_alloc_pages()``."""
         nr_pages = size // self.page_size
         array_size = nr_pages * self.pointer_size               # nr_pages * sizeof(struct page *)
         nested = frozenset((flags & _NESTED_KEEP) | {"__GFP_ZERO"})
@@ -171,11 +195,24 @@ class VmallocSpace:
             area.vpages = True
         else:
             area.array = self.machine.slab.kmalloc(array_size, nested)
-        page_gfp = gfp_name(flags if flags & {"__GFP_DMA", "__GFP_DMA32"} else flags | {"__GFP_HIGHMEM"})
-        alloc_pages, pages = self.machine.alloc_pages, area.pages     # a mask string: the machine caches its plan
+        page_flags = (flags if flags & {"__GFP_DMA", "__GFP_DMA32"} else flags | {"__GFP_HIGHMEM"}) | {"__GFP_NOWARN"}
+        if huge_order:
+            page_flags = page_flags - {"__GFP_NOFAIL"}
+        page_gfp = gfp_name(frozenset(page_flags))
+        machine, pages = self.machine, area.pages     # a mask string: the machine caches its plan
         try:
-            for _ in range(nr_pages):
-                pages.append(alloc_pages(page_gfp, 0))
+            if not huge_order:
+                while len(pages) < nr_pages:  # alloc_pages_bulk_node_noprof(), at most 100 a call
+                    request = min(100, nr_pages - len(pages))
+                    got = machine.alloc_pages_bulk(page_gfp, request) if request > 1 else []
+                    pages.extend(got)
+                    if len(got) != request:
+                        break
+            while len(pages) < nr_pages:  # high-order pages, or what the bulk allocator left
+                pfn = machine.alloc_pages(page_gfp, huge_order)
+                if huge_order:
+                    machine.zone_of(pfn).split_page(pfn, huge_order)
+                pages.extend(range(pfn, pfn + (1 << huge_order)))
         except AllocationError as error:
             for pfn in area.pages:
                 self.machine.free_pages(pfn, 0)
@@ -255,16 +292,16 @@ class VmallocSpace:
         return purged
 
     # ------------------------------------------------------------------ address ranges
-    def _alloc_range(self, size: int, real_size: int, flags) -> int:
+    def _alloc_range(self, size: int, real_size: int, flags, align: int = 0) -> int:
         """``alloc_vmap_area()``: lowest fit, purging lazily freed ranges once if nothing fits."""
-        addr = _first_fit(self._free, size)
+        addr = _first_fit(self._free, size, align)
         if addr is None and self._lazy:
             merged = [list(r) for r in self._free]
             for area in self._lazy:
                 _insert_range(merged, area.addr, area.size)
-            if _first_fit(merged, size) is not None:
+            if _first_fit(merged, size, align) is not None:
                 self.purge()
-                addr = _first_fit(self._free, size)
+                addr = _first_fit(self._free, size, align)
         if addr is None:
             reason = (f"vmap allocation for size {size} failed: use vmalloc=<size> to increase size "
                       f"(the {self.name} area {self.start:#x}-{self.end:#x} has no free range of "
@@ -356,10 +393,11 @@ class VmallocSpace:
         _require(self.lazy_nr == sum(a.size for a in self._lazy) // self.page_size, f"{self.name}: lazy_nr")
 
 
-def _first_fit(free: list[list[int]], size: int):
+def _first_fit(free: list[list[int]], size: int, align: int = 0):
     for start, end in free:
-        if end - start >= size:
-            return start
+        aligned = align_up(start, align) if align else start
+        if end - aligned >= size:
+            return aligned
     return None
 
 
@@ -395,7 +433,8 @@ def _insert_range(free: list[list[int]], addr: int, size: int) -> None:
 
 
 def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
-    """``kvmalloc()``: kmalloc first (quietly, without direct reclaim above a page), else vmalloc.
+    """``kvmalloc()``: kmalloc first (quietly, without direct reclaim above a page), else vmalloc
+    with VM_ALLOW_HUGE_VMAP (2 MiB and more: order-9 pages, the size rounded up to 2 MiB).
 
     Follows ``__kvmalloc_node_noprof()`` / ``kmalloc_gfp_adjust()`` of mm/slub.c (Linux 6.18).
     """
@@ -415,7 +454,7 @@ def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
     if size > (1 << 31) - 1:
         raise AllocationError(f"kvmalloc({size}): above INT_MAX, refused (WARN_ON_ONCE)", order=0,
                               reason="above INT_MAX")
-    return machine.vmalloc.vmalloc(size, flags, caller="kvmalloc")
+    return machine.vmalloc.vmalloc(size, flags, caller="kvmalloc", huge=True)
 
 
 def kvfree(machine, ptr) -> None:

@@ -204,3 +204,45 @@ def test_slab_legacy_geometry():
     # below 32 MiB of RAM SLAB keeps slab_max_order 0
     assert SlabCache("k8k", 8192, kmalloc=True, hwcache_align=True, slab_max_order=0).order == 1
     assert SlabCache("c1k", 1000, ctor=True).management == "on-slab"
+
+
+def test_use_freeptr_offset_keeps_vm_area_struct_at_192_bytes():
+    """calculate_sizes() (mm/slub.c, 6.13+): an RCU cache with use_freeptr_offset keeps its free
+    pointer inside the object; vm_area_struct (SLAB_HWCACHE_ALIGN | SLAB_TYPESAFE_BY_RCU) is then
+    192 bytes a slot, not 256."""
+    from kernelmem_widgets.model import Machine
+    slab = Machine.preset("linux-6.18-tiny").slab
+    with_field = slab.kmem_cache_create("vm_area_struct", 192, rcu=True, hwcache_align=True, freeptr_offset=176)
+    without = slab.kmem_cache_create("vm_area_struct_old", 192, rcu=True, hwcache_align=True)
+    assert (with_field.size, with_field.offset) == (192, 176)
+    assert (without.size, without.offset) == (256, 192)
+
+
+@pytest.mark.parametrize("kwargs", [dict(rcu=False, freeptr_offset=8), dict(rcu=True, freeptr_offset=192),
+                                    dict(rcu=True, freeptr_offset=4)])
+def test_bad_freeptr_offset_is_refused_before_anything_changes(kwargs):
+    from kernelmem_widgets.model import InvalidArgument, Machine
+    slab = Machine.preset("linux-6.18-tiny").slab
+    before = len(slab.caches)
+    with pytest.raises(InvalidArgument, match="use_freeptr_offset needs SLAB_TYPESAFE_BY_RCU"):
+        slab.kmem_cache_create("bad", 192, **kwargs)
+    assert len(slab.caches) == before
+
+
+def test_ksize_of_a_ctor_cache_is_the_slot_and_of_an_rcu_cache_inuse():
+    """slab_ksize() (mm/slab.h, 6.18): only SLAB_TYPESAFE_BY_RCU / SLAB_STORE_USER stop at s->inuse."""
+    from kernelmem_widgets.model import Machine
+    slab = Machine.preset("linux-6.18-tiny").slab
+    ctor = slab.kmem_cache_create("with_ctor", 20, ctor=True)
+    rcu = slab.kmem_cache_create("with_rcu", 20, rcu=True)
+    assert (ctor.size, ctor.inuse) == (32, 24)
+    assert slab.ksize(slab.kmem_cache_alloc(ctor)) == 32
+    assert slab.ksize(slab.kmem_cache_alloc(rcu)) == 24
+
+
+def test_kmalloc_buckets_cache_with_config_slab_buckets():
+    """create_kmalloc_caches() (6.11+): kmem_cache_create("kmalloc_buckets", sizeof(kmem_buckets))."""
+    from kernelmem_widgets.model import Machine
+    slab = Machine.preset("linux-6.18-tiny").slab
+    assert slab.cache("kmalloc_buckets").object_size == 8 * 14  # KMALLOC_SHIFT_HIGH + 1 pointers
+    assert "kmalloc_buckets" not in Machine.preset("linux-6.18-tiny", slab_buckets=False).slab._names

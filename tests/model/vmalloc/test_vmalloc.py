@@ -163,3 +163,53 @@ def test_kvmalloc_falls_back_to_vmalloc(machine):
     assert len(machine.slab) == 0 and not machine.vmalloc.areas()
     with pytest.raises(AllocationError):
         kvmalloc(machine, 6 << 20, "GFP_ATOMIC")                 # no vmalloc fallback without blocking
+
+
+def test_kvmalloc_of_2_mib_and_more_uses_huge_vmap():
+    """__kvmalloc_node_noprof() passes VM_ALLOW_HUGE_VMAP: a 5 MiB kvmalloc is 6 MiB of 1,536
+    pages from three order-9 blocks, 2 MiB-aligned; vmalloc() of 5 MiB stays 1,280 pages."""
+    machine = Machine.preset("linux-6.18-x86_64", ram="256M")
+    space = machine.vmalloc
+    huge = kvmalloc(machine, 5 << 20)
+    area = space.area(huge)
+    assert huge % (2 << 20) == 0 and area.size == (6 << 20) + 4096 and area.nr_pages == 1536
+    runs = [area.pages[i:i + 512] for i in range(0, 1536, 512)]
+    assert all(run == list(range(run[0], run[0] + 512)) and run[0] % 512 == 0 for run in runs)
+    assert all(machine.zone_of(pfn).allocated_order(pfn) == 0 for pfn in area.pages)  # split_page()
+    assert space.render_vmallocinfo().splitlines()[0] == (
+        f"0x{huge:016x}-0x{huge + (6 << 20) + 4096:016x} 6295552 kvmalloc pages=1536 vmalloc vpages N0=1536")
+    plain = space.vmalloc(5 << 20)
+    assert space.area(plain).nr_pages == 1280
+    kvfree(machine, huge)
+    space.vfree(plain)
+    space.check_invariants()
+    machine.check_invariants()
+
+
+def test_huge_kvmalloc_falls_back_to_small_pages():
+    machine = Machine.preset("linux-6.18-x86_64", ram="256M")
+    zone = machine.zone("DMA32")
+    held, error = machine.alloc_pages_many("GFP_KERNEL", 0, 10**6)
+    assert error is not None  # every page the watermarks allow
+    for pfn in held[::2]:
+        machine.free_pages(pfn, 0)  # plenty of free pages, in small blocks
+    for zone_ in machine.zones:
+        while zone_.largest_free_order() >= 9:
+            zone_.alloc_pages(9, "Unmovable")  # the zone-level call: no watermark, takes what is left
+    assert zone.largest_free_order() < 9
+    space = machine.vmalloc
+    addr = kvmalloc(machine, 4 << 20)
+    assert space.area(addr).nr_pages == 1024
+    assert "unpurged vm_area" in space.render_vmallocinfo()  # the failed huge attempt, vfree()d lazily
+    space.check_invariants()
+    machine.check_invariants()
+
+
+def test_vmalloc_pages_come_from_alloc_pages_bulk(machine):
+    """alloc_pages_bulk(): one zone, its low watermark + nr_pages; pages as __rmqueue() gives them."""
+    pfns = machine.alloc_pages_bulk("GFP_KERNEL", 5)
+    assert len(pfns) == 5 and all(machine.zone_of(pfn).allocated_order(pfn) == 0 for pfn in pfns)
+    assert machine.alloc_pages_bulk("GFP_KERNEL", 0) == []
+    for pfn in pfns:
+        machine.free_pages(pfn, 0)
+    machine.check_invariants()
