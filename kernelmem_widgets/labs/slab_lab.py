@@ -29,7 +29,10 @@ from ..views.slab_view import SlabView
 from ..views.vmalloc_view import VmallocView
 from ._status import SaysWhatHappened
 
-__all__ = ["SlabLab", "SLAB_GFP_CHOICES"]
+__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS"]
+
+#: The lab's tabs, in order.
+SLAB_TABS = ("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")
 
 #: The cache menu's only entry under SLOB, which has one heap for every size and cache.
 SLOB_HEAP = "(the SLOB heap: one for every cache)"
@@ -52,6 +55,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         Literal operations run at construction: ``"kmalloc 100 x40"``, ``"kmalloc 9000 GFP_ATOMIC"``,
         ``"kfree 10"``, ``"kfree all"``, ``"shrink"``, ``"vmalloc 1M"``, ``"vfree"``,
         ``"reboot cpus=16 allocator=slab"``, ``"load_module 70M linux-2.6.35-i386"``.
+    tab : str
+        The tab shown first (one of :data:`SLAB_TABS`); chapter 2 opens a second lab on its vmalloc tab.
 
     Attributes
     ----------
@@ -63,9 +68,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         What the last action did or why it failed (``status_text`` is the plain text).
     slab_view, size_explorer, geometry, slabtop, memory_map, free_lists, vmalloc_view, trace_view : the views
     tabs : ipywidgets.Tab
-        "slabs", "size explorer", "caches (slabtop)", "vmalloc & modules"; a tab's content
-        (``tab_contents[i]``) is put in when the tab is first selected, so that its figures are
-        first drawn visible.
+        :data:`SLAB_TABS`; a tab's content (``tab_contents[i]``) is put in when the tab is first
+        selected, so that its figures are first drawn visible.
 
     Examples
     --------
@@ -78,8 +82,11 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     """
 
     def __init__(self, machine, *, cache: str = "kmalloc-128", seed: int = 0, ops: Sequence[str] | None = None,
-                 trace_lines: int = 10) -> None:
+                 trace_lines: int = 10, tab: str = "slabs") -> None:
+        if tab not in SLAB_TABS:
+            raise InvalidOperation(f"no tab {tab!r}; accepted: {', '.join(SLAB_TABS)}")
         self.machine, self.seed = machine, seed
+        self._first_tab = SLAB_TABS.index(tab)
         self.held: list[int] = []
         self.vheld: list[int] = []
         self.status_text = ""
@@ -99,6 +106,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         self._build_controls()
         self._unsubscribe = machine.bus.subscribe(self._follow)
         super().__init__(children=self._layout())
+        self.add_class("kmw-lab")
+        self.add_class("kmw-slab-lab")
+        self.status.add_class("kmw-status")
+        self.header.add_class("kmw-header")
         self._refresh_side()
         if ops:
             self.run_ops(ops)
@@ -167,9 +178,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         # A bqplot figure first drawn inside a hidden tab measures 0 x 0 pixels and draws negative
         # sizes; so each tab but the first gets its content when it is first selected.
         self.tab_contents = [slabs, sizes, caches, vmalloc]
-        self.tabs = widgets.Tab(children=[slabs] + [widgets.VBox() for _ in self.tab_contents[1:]])
-        for index, title in enumerate(("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")):
-            self.tabs.set_title(index, title)
+        first = self._first_tab
+        self.tabs = widgets.Tab(children=[content if index == first else widgets.VBox()
+                                          for index, content in enumerate(self.tab_contents)],
+                                titles=list(SLAB_TABS), selected_index=first)
         self.tabs.observe(self._fill_tab, names="selected_index")
         return [self.header,
                 widgets.HBox([self.size, self.count, self.gfp, self.cpu, self.kmalloc_button, self.kfree_button,

@@ -73,6 +73,7 @@ class FragmentationPlot(widgets.VBox):
             + f"<div style='font-size:11px'>dashed: vm.extfrag_threshold {EXTFRAG_THRESHOLD}, above which "
             "compaction is worth trying (orders above 3)</div>", layout=widgets.Layout(width=f"{width}px"))
         super().__init__(children=[self.history_figure, self.index_figure, self.legend])
+        self.add_class("kmw-fragmentation")   # browser tests find the view by it
         self.redraw()
 
     @property

@@ -85,6 +85,8 @@ class FreeListBars(widgets.VBox):
         self._build_figure(width)
         controls = [self.unit_choice] + ([self.zone_choice] if self.zone_choice is not None else [])
         super().__init__(children=[self.figure, self.legend, self.caption, widgets.HBox(controls)])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-free-lists")   # browser tests find the view by it
         self.redraw()
 
     @property

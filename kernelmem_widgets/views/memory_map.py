@@ -101,6 +101,8 @@ class MemoryMap(widgets.VBox):
         self.watcher = ModelWatcher(model, zone, on_change=self.redraw, on_reset=self.clear_highlight)
         self._build_figure()
         super().__init__(children=[self.caption, self.figure, self.legend])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-memory-map")   # browser tests find the view by it
         self.redraw()
 
     # ------------------------------------------------------------------ layout

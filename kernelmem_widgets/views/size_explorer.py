@@ -97,6 +97,7 @@ class SizeExplorer(widgets.VBox):
         self.info: dict = {}
         self._build(width)
         super().__init__(children=[self.figure, self.legend, self.slider, self.readout])
+        self.add_class("kmw-size-explorer")   # browser tests find the view by it
         self.pick(size)
 
     def _build(self, width: int) -> None:

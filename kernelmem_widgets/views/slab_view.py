@@ -103,6 +103,8 @@ class SlabView(widgets.VBox):
         self.legend = widgets.HTML(palette.legend_html(list(zip(SLAB_PARTS, SLAB_COLORS))))
         self.watcher = ModelWatcher(machine, on_change=self.refresh, all_zones=True)
         super().__init__(children=[self.header, self.figure, self.legend, self.caption])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-slab-view")   # browser tests find the view by it
         self.refresh()
 
     def _build_figure(self) -> None:

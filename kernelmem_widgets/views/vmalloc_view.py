@@ -55,6 +55,7 @@ class VmallocView(widgets.VBox):
         self.watcher = ModelWatcher(machine, on_change=self.refresh, all_zones=True)
         super().__init__(children=[self.area_choice, self.figure, self.pages,
                                    widgets.HTML("<b>/proc/vmallocinfo</b>"), self.info])
+        self.add_class("kmw-vmalloc-view")   # browser tests find the view by it
         self.refresh()
 
     @property
