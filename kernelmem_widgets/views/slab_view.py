@@ -69,7 +69,8 @@ class SlabView(widgets.VBox):
     table : dict of numpy.ndarray
         ``slab_table()`` of the cache as last drawn.
     bars : bqplot.Bars
-        ``bars.y`` is :func:`slab_parts` of the slabs shown: held, free counted active, free counted free.
+        ``bars.y`` is :func:`slab_parts` of the slabs shown (held, free counted active, free counted
+        free), last slab first: the first slab is drawn at the top.
     slabinfo : dict or None
         ``get_slabinfo()`` of the cache (None under SLOB): the caption's numbers.
     labels : list of str
@@ -83,11 +84,11 @@ class SlabView(widgets.VBox):
     >>> machine = Machine.preset("linux-6.18-tiny", nr_cpus=2)
     >>> view = SlabView(machine, "kmalloc-128")
     >>> ptrs = [machine.slab.kmalloc(100) for _ in range(33)]
-    >>> view.labels, view.bars.y.tolist()
+    >>> view.labels, view.bars.y[:, ::-1].tolist()
     (['0x1 cpu', '0x0 full'], [[1, 32], [31, 0], [0, 0]])
     >>> for ptr in ptrs[:8]:
     ...     machine.slab.kfree(ptr)
-    >>> view.labels, view.bars.y.tolist(), view.slabinfo["active_objs"]
+    >>> view.labels, view.bars.y[:, ::-1].tolist(), view.slabinfo["active_objs"]
     (['0x1 cpu', '0x0 cpu partial'], [[1, 24], [31, 8], [0, 0]], 64)
     """
 
@@ -108,7 +109,7 @@ class SlabView(widgets.VBox):
         self.refresh()
 
     def _build_figure(self) -> None:
-        self.y_scale = bq.OrdinalScale(reverse=True)
+        self.y_scale = bq.OrdinalScale()
         self.x_scale = bq.LinearScale(min=0.0, max=1.0)
         self.bars = bq.Bars(x=["-"], y=np.zeros((3, 1)), scales={"x": self.y_scale, "y": self.x_scale},
                             orientation="horizontal", type="stacked", colors=list(SLAB_COLORS), padding=0.15,
@@ -174,7 +175,9 @@ class SlabView(widgets.VBox):
             self.x_scale.max = float(top)
             self.value_axis.tick_values = integer_ticks(top)
             self.value_axis.label = unit
-            set_categories(self.bars, self.y_scale, labels, y=y.astype(np.int64))
+            # a vertical ordinal axis draws its first category at the bottom (``reverse`` does not
+            # change that for horizontal bars): hand the slabs over bottom first, so the cpu slab is on top
+            set_categories(self.bars, self.y_scale, list(labels)[::-1], y=y[:, ::-1].astype(np.int64))
 
     def _header(self, slab, cache) -> str:
         if slab.allocator == "slob":

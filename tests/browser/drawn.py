@@ -47,7 +47,9 @@ def map_cells(view, rows: int, columns: int) -> np.ndarray:
     from PIL import Image
 
     image_element = view.locator(".bqplot svg image").first
-    image_element.scroll_into_view_if_needed()
+    # in the middle of the viewport: at its top edge a sticky toolbar (JupyterLab's) would cover rows
+    image_element.evaluate("e => e.scrollIntoView({block: 'center', inline: 'center'})")
+    view.page.mouse.move(1, 1)       # a pointer over a figure shows bqplot's toolbar on top of the map
     picture = np.asarray(Image.open(io.BytesIO(image_element.screenshot(animations="disabled"))).convert("RGB"))
     height, width = picture.shape[:2]
     ys = ((np.arange(rows) + 0.5) * height / rows).astype(int)
@@ -115,8 +117,9 @@ def bar_values(reading: dict, *, horizontal: bool = False) -> np.ndarray:
     The scale comes from the value axis' first and last numeric ticks, so a bar drawn at the wrong
     length for its number fails, not only a bar that did not move.
     """
-    value_axis = next(axis for axis in reading["axes"]
-                      if len({round(t["y" if not horizontal else "x"]) for t in axis}) > 1)
+    value_axis = next(axis for axis in reading["axes"]      # the axis whose ticks are all numbers
+                      if len(axis) > 1 and all(re.fullmatch(r"-?[\d,]+(\.\d+)?", t["text"]) for t in axis)
+                      and len({round(t["x" if horizontal else "y"]) for t in axis}) > 1)
     per_pixel = _units_per_pixel(value_axis, "x" if horizontal else "y")
     groups = sorted(reading["groups"], key=lambda g: g["y"] if horizontal else g["x"])
     lengths = [[rect["w" if horizontal else "h"] * per_pixel for rect in group["rects"]] for group in groups]
