@@ -42,8 +42,8 @@ def kit_console_errors(page, front_end: str, *, since: int = 0, reloaded: bool =
     """Console errors from index ``since`` on that are not the front end's own (see the lists above)."""
     noise = FRONT_END_NOISE[front_end] + (RELOAD_NOISE if reloaded else ())
     forbidden = [line for line in getattr(page, "failed_responses", []) if line.startswith("403 ")]
-    if reloaded and front_end == "voila" and forbidden and all("/voila/api/shutdown/" in line for line in forbidden):
-        # leaving the page, Voila's front end asks to shut its kernel down without the token (403);
+    if front_end == "voila" and forbidden and all("/voila/api/shutdown/" in line for line in forbidden):
+        # leaving a page (a reload, a link), Voila's front end asks to shut its kernel down without the token (403);
         # the server culls the kernel anyway
         noise += (r"status of 403 \(Forbidden\)",)
     return [error for error in page.console_errors[since:]

@@ -14,6 +14,8 @@ process (the labs are deterministic), and the test reads the screen:
   its free-page count equals the one /proc/buddyinfo (``procfs.render_buddyinfo``) implies;
 * after saving and reloading the page (views rebuilt from the kernel's widget state; in Voila a new
   run) the map, the bars and the ticks are checked again;
+* chapter 00's exercise is answered in its answer box (a wrong answer, then ``32K``), and in Voila
+  the link to chapter 01 opens it (``voila notebooks/`` serves the tree);
 * the browser console shows no error but the front end's own, listed in ``FRONT_END_NOISE``.
 
 Screenshots of the lab go to test-artifacts/<front end>-<chapter>.png.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import pytest
 
+from drawn import eventually, shown_text
 from frontends import open_chapter, save_and_reload
 from labs_on_screen import BuddyLabOnScreen, buddy_twin, kit_console_errors, screenshot_lab
 
@@ -38,6 +41,18 @@ def test_chapter00_first_look_draws_the_model(front_end_server, chromium_page):
     lab.click("allocate", lambda: lab.twin.allocate())
     lab.click("free", lambda: lab.twin.free())
     screenshot_lab(chapter, f"{front_end}-00_start_here")
+    # the exercise is answered in its box (in Voila there is no code cell to type into)
+    box = chapter.locator(".kmw-exercise-0").first
+    box.locator("input").fill("3 pages")
+    box.locator("button.kmw-check").click()
+    eventually(lambda: None if "not quite" in shown_text(box) else shown_text(box), "exercise 0: a wrong answer")
+    box.locator("input").fill("32K")
+    box.locator("button.kmw-check").click()
+    eventually(lambda: None if "Exercise 0: right" in shown_text(box) else shown_text(box), "exercise 0: 32K")
+    if front_end == "voila":                     # voila notebooks/ serves the tree: the link to chapter 1 works
+        chapter.locator("a[href='01_buddy_orders.ipynb']").first.click()
+        chromium_page.wait_for_selector(".kmw-buddy-lab .bqplot svg", timeout=120_000)
+        assert chromium_page.url.split("?")[0].endswith("/voila/render/01_buddy_orders.ipynb")
     print(f"\n{front_end} 00_start_here: opened and ran in {chapter.run_seconds:.1f} s; checked {lab.steps}")
     assert not kit_console_errors(chromium_page, front_end), chromium_page.console_errors
 
