@@ -110,6 +110,10 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         self._build_controls()
         self._unsubscribe = machine.bus.subscribe(self._follow)
         super().__init__(children=self._layout())
+        self.add_class("kmw-lab")
+        self.add_class("kmw-buddy-lab")
+        self.status.add_class("kmw-status")
+        self.header.add_class("kmw-header")
         if ops:
             self.run_ops(ops)
         else:

@@ -20,6 +20,7 @@ from ..model.slab.slab_common import ALLOCATORS
 from ..model.slab.slabinfo import render_slabinfo
 from ..model.units import format_size, memparse
 from ..views import FreeListBars, MemoryMap, TraceView
+from ..views._marks import plural
 from ..views.controls import action_button, status_line
 from ..views.narration import describe_error
 from ..views.size_explorer import SizeExplorer
@@ -28,7 +29,13 @@ from ..views.slab_view import SlabView
 from ..views.vmalloc_view import VmallocView
 from ._status import SaysWhatHappened
 
-__all__ = ["SlabLab", "SLAB_GFP_CHOICES"]
+__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS"]
+
+#: The lab's tabs, in order.
+SLAB_TABS = ("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")
+
+#: The cache menu's only entry under SLOB, which has one heap for every size and cache.
+SLOB_HEAP = "(the SLOB heap: one for every cache)"
 
 SLAB_GFP_CHOICES = ("GFP_KERNEL", "GFP_ATOMIC", "GFP_KERNEL|__GFP_RECLAIMABLE", "GFP_KERNEL_ACCOUNT", "GFP_DMA",
                     "GFP_KERNEL|__GFP_ZERO")
@@ -48,6 +55,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         Literal operations run at construction: ``"kmalloc 100 x40"``, ``"kmalloc 9000 GFP_ATOMIC"``,
         ``"kfree 10"``, ``"kfree all"``, ``"shrink"``, ``"vmalloc 1M"``, ``"vfree"``,
         ``"reboot cpus=16 allocator=slab"``, ``"load_module 70M linux-2.6.35-i386"``.
+    tab : str
+        The tab shown first (one of :data:`SLAB_TABS`); chapter 2 opens a second lab on its vmalloc tab.
 
     Attributes
     ----------
@@ -59,9 +68,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         What the last action did or why it failed (``status_text`` is the plain text).
     slab_view, size_explorer, geometry, slabtop, memory_map, free_lists, vmalloc_view, trace_view : the views
     tabs : ipywidgets.Tab
-        "slabs", "size explorer", "caches (slabtop)", "vmalloc & modules"; a tab's content
-        (``tab_contents[i]``) is put in when the tab is first selected, so that its figures are
-        first drawn visible.
+        :data:`SLAB_TABS`; a tab's content (``tab_contents[i]``) is put in when the tab is first
+        selected, so that its figures are first drawn visible.
 
     Examples
     --------
@@ -74,13 +82,17 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     """
 
     def __init__(self, machine, *, cache: str = "kmalloc-128", seed: int = 0, ops: Sequence[str] | None = None,
-                 trace_lines: int = 10) -> None:
+                 trace_lines: int = 10, tab: str = "slabs") -> None:
+        if tab not in SLAB_TABS:
+            raise InvalidOperation(f"no tab {tab!r}; accepted: {', '.join(SLAB_TABS)}")
         self.machine, self.seed = machine, seed
+        self._first_tab = SLAB_TABS.index(tab)
         self.held: list[int] = []
         self.vheld: list[int] = []
         self.status_text = ""
         self._rng = np.random.default_rng(seed)
         self._loaders: dict[str, ModuleLoader] = {}
+        self._menu_quiet = False
         self.slab_view = SlabView(machine, cache)
         self.memory_map = MemoryMap(machine)
         self.free_lists = FreeListBars(machine, zone_selector=False)
@@ -94,6 +106,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         self._build_controls()
         self._unsubscribe = machine.bus.subscribe(self._follow)
         super().__init__(children=self._layout())
+        self.add_class("kmw-lab")
+        self.add_class("kmw-slab-lab")
+        self.status.add_class("kmw-status")
+        self.header.add_class("kmw-header")
         self._refresh_side()
         if ops:
             self.run_ops(ops)
@@ -117,13 +133,14 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                                           value=slab.allocator, description="allocator",
                                           layout=widgets.Layout(width="420px"), style={"description_width": "65px"})
         self.nr_cpus = widgets.Dropdown(options=sorted(set(CPU_CHOICES) | {slab.nr_cpus}), value=slab.nr_cpus,
-                                        description="nr_cpus", **small)
+                                        description="nr_cpus", layout=widgets.Layout(width="150px"),
+                                        style={"description_width": "60px"})
         self.reboot_button = action_button("reboot slab layer", "free what you hold, then create the caches again "
                                            "for this allocator and CPU count", "refresh", "warning")
         self.reset_button = action_button("reset machine", "reboot the whole machine", "power-off", "danger")
-        self.cache_choice = widgets.Dropdown(options=self._cache_names(), value=self.slab_view.cache_name,
-                                             description="cache", layout=widgets.Layout(width="260px"),
-                                             style={"description_width": "45px"})
+        self.cache_choice = widgets.Dropdown(options=self._cache_menu(), description="cache",
+                                             layout=widgets.Layout(width="300px"), style={"description_width": "45px"})
+        self._show_cache_menu()
         self.vsize = widgets.Text(value="1M", description="size", **small)
         self.vmalloc_button = action_button("vmalloc", "vmalloc(size)", "plus")
         self.vfree_button = action_button("vfree", "vfree() your newest vmalloc area", "minus")
@@ -143,7 +160,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                   (self.load_button, self.load_module), (self.unload_button, self.unload_module))
         for button, method in clicks:
             button.on_click(self._on_click(method))
-        self.cache_choice.observe(lambda change: self.select_cache(change["new"]), names="value")
+        self.cache_choice.observe(lambda change: not self._menu_quiet and change["new"] not in (None, SLOB_HEAP)
+                                  and self.select_cache(change["new"]), names="value")
         self.size.observe(lambda change: self.size_explorer.pick(change["new"]), names="value")
 
     def _layout(self) -> list[widgets.Widget]:
@@ -160,9 +178,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         # A bqplot figure first drawn inside a hidden tab measures 0 x 0 pixels and draws negative
         # sizes; so each tab but the first gets its content when it is first selected.
         self.tab_contents = [slabs, sizes, caches, vmalloc]
-        self.tabs = widgets.Tab(children=[slabs] + [widgets.VBox() for _ in self.tab_contents[1:]])
-        for index, title in enumerate(("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")):
-            self.tabs.set_title(index, title)
+        first = self._first_tab
+        self.tabs = widgets.Tab(children=[content if index == first else widgets.VBox()
+                                          for index, content in enumerate(self.tab_contents)],
+                                titles=list(SLAB_TABS), selected_index=first)
         self.tabs.observe(self._fill_tab, names="selected_index")
         return [self.header,
                 widgets.HBox([self.size, self.count, self.gfp, self.cpu, self.kmalloc_button, self.kfree_button,
@@ -190,7 +209,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         if where.startswith("kmalloc") or where.startswith("dma") or where in self._cache_names():
             self.select_cache(where)
         text = (f"kmalloc({size}, {gfp}) x{len(ptrs)} on cpu {cpu}: {where}; last pointer {ptrs[-1]:#x}; "
-                f"you hold {len(self.held)} objects")
+                f"you hold {plural(len(self.held), 'object')}")
         if len(ptrs) < int(count):
             text = f"only {len(ptrs)} of {count} succeeded: " + self.status_text
             self._say(text, error=True)
@@ -218,8 +237,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         gone = set(freed)
         self.held = [p for p in self.held if p not in gone]
         if freed:
-            self._say(f"kfree() x{len(freed)} ({'random' if random else 'oldest first'}); you hold {len(self.held)} "
-                      f"objects. {self._cache_line()}")
+            self._say(self._sentences(f"kfree() x{len(freed)} ({'random' if random else 'oldest first'}); you hold "
+                                      f"{plural(len(self.held), 'object')}", self._cache_line()))
         return freed
 
     def shrink(self) -> int | None:
@@ -227,8 +246,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         released = None
         with self._action("kmem_cache_shrink"):
             released = self.machine.slab.kmem_cache_shrink()
-            self._say(f"kmem_cache_shrink(): {released} slab{'' if released == 1 else 's'} went back to the page "
-                      "allocator")
+            self._say(f"kmem_cache_shrink(): {plural(released, 'slab')} went back to the page allocator")
         return released
 
     def reboot(self, nr_cpus: int | None = None, allocator: str | None = None) -> None:
@@ -251,7 +269,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             self._show_modules()
             self.machine.slab.reboot(nr_cpus=nr_cpus, allocator=allocator)
             self._rebooted_slab()
-            self._say(f"slab layer rebooted: {allocator.upper()} with {nr_cpus} CPUs. {self._cache_line()}")
+            self._say(self._sentences(f"slab layer rebooted: {allocator.upper()} with {plural(nr_cpus, 'CPU')}",
+                                      self._cache_line()))
 
     def reset(self) -> None:
         """Reboot the whole machine (every zone, the slab layer, vmalloc)."""
@@ -262,7 +281,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     def select_cache(self, name: str) -> None:
         """Draw another cache in the slab view (and outline its pages in the memory map)."""
         if name not in self._cache_names():
-            self._say(f"no cache {name!r} on this machine", error=True)
+            self._say(f"no cache {name!r} on this machine" + (" (SLOB has no caches of its own: every kmalloc "
+                      "shares one heap)" if self.machine.slab.allocator == "slob" else ""), error=True)
             return
         self.slab_view.select_cache(name)
         if self.cache_choice.value != name:
@@ -279,8 +299,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             self.vheld.append(addr)
             area = self.machine.vmalloc.area(addr)
             runs = 1 + sum(1 for a, b in zip(area.pages, area.pages[1:]) if b != a + 1)
-            self._say(f"vmalloc({nbytes:,}) = {addr:#x}: {area.nr_pages} pages + 1 guard page, physically in {runs} "
-                      "contiguous run(s)")
+            self._say(f"vmalloc({nbytes:,}) = {addr:#x}: {plural(area.nr_pages, 'page')} + 1 guard page, physically "
+                      f"in {plural(runs, 'contiguous run')}")
         return addr
 
     def vfree(self) -> int | None:
@@ -300,7 +320,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         image = self.module_size.value if image is None else image
         rules = self.module_rules.value if rules is None else rules
         module = None
-        with self._action(f"load a {image} module ({rules})"):
+        with self._action(f"load_module({image!r}) under {rules}"):
             loader = self._loader(rules)
             size = memparse(image)
             module = loader.load_module(size, name=f"mod{len(loader.modules) + 1}")
@@ -393,9 +413,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         slab = self.machine.slab
         names = self._cache_names()
         wanted = self.slab_view.cache_name
-        self.cache_choice.options = names
+        self._show_cache_menu()
         if wanted in names:
-            self.cache_choice.value = wanted
             self.slab_view.select_cache(wanted)
         self.cpu.options = list(range(slab.nr_cpus))
         self.size_explorer.set_nr_cpus(slab.nr_cpus)
@@ -462,13 +481,37 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     def _cache_names(self) -> list[str]:
         return [cache.name for cache in self.machine.slab.caches]
 
+    def _cache_menu(self) -> list[str]:
+        return [SLOB_HEAP] if self.machine.slab.allocator == "slob" else self._cache_names()
+
+    def _show_cache_menu(self) -> None:
+        """The cache menu for the allocator running: its caches, or the SLOB heap alone (greyed)."""
+        menu, wanted = self._cache_menu(), self.slab_view.cache_name
+        self._menu_quiet = True         # a new options list moves the value: that is not the reader's choice
+        try:
+            if list(self.cache_choice.options) != menu:
+                self.cache_choice.options = menu
+            self.cache_choice.value = wanted if wanted in menu else menu[0] if menu else None
+        finally:
+            self._menu_quiet = False
+        self.cache_choice.disabled = menu == [SLOB_HEAP]
+
+    @staticmethod
+    def _sentences(*parts: str) -> str:
+        """Join the non-empty parts as sentences (no dangling ". " when a part says nothing)."""
+        return ". ".join(part for part in parts if part)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        super()._say(text, error=error)
+        self._update_header()       # the header counts what you hold: it follows every action, not one behind
+
     def _cache_line(self) -> str:
         try:
             info = self.slab_view.cache.get_slabinfo()
         except (KernelMemError, AttributeError):
             return ""
-        return (f"{self.slab_view.cache_name}: {info['active_objs']} active of {info['num_objs']} objects in "
-                f"{info['num_slabs']} slabs")
+        return (f"{self.slab_view.cache_name}: {info['active_objs']:,} active of "
+                f"{plural(info['num_objs'], 'object')} in {plural(info['num_slabs'], 'slab')} (/proc/slabinfo)")
 
     def _machine_line(self) -> str:
         return self.machine.describe().splitlines()[0]
@@ -476,5 +519,5 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     def _update_header(self) -> None:
         slab = self.machine.slab
         self.header.value = (f"<b>Slab lab</b> &mdash; {self._machine_line()}; {slab.allocator.upper()} with "
-                             f"{slab.nr_cpus} CPUs; you hold {len(self.held)} objects and {len(self.vheld)} vmalloc "
-                             f"areas; seed {self.seed}")
+                             f"{plural(slab.nr_cpus, 'CPU')}; you hold {plural(len(self.held), 'object')} and "
+                             f"{plural(len(self.vheld), 'vmalloc area')}; seed {self.seed}")

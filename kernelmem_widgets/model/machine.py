@@ -644,9 +644,13 @@ class Machine:
         parts = []
         for zone in zonelist:
             mark = zone.watermark["min"] + zone.lowmem_reserve[highest]
-            if zone.nr_free_pages - (1 << order) + 1 <= mark:
-                parts.append(f"zone {zone.name}: {zone.nr_free_pages:,} free pages, not above the min "
-                             f"watermark {zone.watermark['min']} + lowmem_reserve {zone.lowmem_reserve[highest]}")
+            left = zone.nr_free_pages - (1 << order) + 1
+            if left <= mark:
+                # __zone_watermark_ok() subtracts the request first: say so, or the numbers read as wrong arithmetic
+                parts.append(f"zone {zone.name}: {zone.nr_free_pages:,} free pages minus the {1 << order:,} asked "
+                             f"for (order {order}) plus 1 leaves {left:,}, not above the min watermark "
+                             f"{zone.watermark['min']:,} + lowmem_reserve {zone.lowmem_reserve[highest]:,} "
+                             "(__zone_watermark_ok())")
             else:
                 parts.append(zone.explain_failure(order, migratetype))
         return "; ".join(parts)

@@ -20,6 +20,7 @@ from ..model.page_alloc.snapshot import free_list_counts
 from ..model.page_alloc.vmstat import fragmentation_index
 from . import palette
 from ._binding import ModelWatcher
+from ._marks import integer_ticks
 
 __all__ = ["FragmentationPlot", "EXTFRAG_THRESHOLD"]
 
@@ -72,6 +73,7 @@ class FragmentationPlot(widgets.VBox):
             + f"<div style='font-size:11px'>dashed: vm.extfrag_threshold {EXTFRAG_THRESHOLD}, above which "
             "compaction is worth trying (orders above 3)</div>", layout=widgets.Layout(width=f"{width}px"))
         super().__init__(children=[self.history_figure, self.index_figure, self.legend])
+        self.add_class("kmw-fragmentation")   # browser tests find the view by it
         self.redraw()
 
     @property
@@ -84,20 +86,24 @@ class FragmentationPlot(widgets.VBox):
         self.largest_order_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": x_scale, "y": y_scale},
                                            colors=[palette.migratetype_color("Movable")], marker="circle",
                                            marker_size=12, stroke_width=2)
-        axes = [bq.Axis(scale=x_scale, label="action", tick_format="d", num_ticks=6),
+        # ticks at whole orders from 0 (an empty zone's -1 is drawn at the bottom edge, not labelled)
+        self.action_axis = bq.Axis(scale=x_scale, label="action", tick_format="d", tick_values=integer_ticks(10))
+        axes = [self.action_axis,
                 bq.Axis(scale=y_scale, side="left", label="largest free order", tick_format="d",
-                        tick_values=np.arange(-1, max_order + 1))]
+                        tick_values=np.arange(0, max_order + 1, 2 if max_order > 12 else 1))]
         self.history_figure = bq.Figure(marks=[self.largest_order_line], axes=axes,
                                         title="largest free block over time",
                                         fig_margin={"top": 40, "bottom": 40, "left": 60, "right": 10},
                                         layout=widgets.Layout(width=f"{width}px", height="220px"))
 
     def _build_index_figure(self, max_order: int, width: int) -> None:
-        x_scale = bq.OrdinalScale()
+        orders = [str(order) for order in range(max_order + 1)]
+        # the domain is stated: a scale shared by two marks and rebuilt from widget state (Voila, a
+        # reload) would otherwise order its categories 0, 10, 1, 2 ... and shrink the threshold line
+        x_scale = bq.OrdinalScale(domain=orders)
         y_scale = bq.LinearScale(min=-1000.0, max=1000.0)
         color_scale = bq.ColorScale(min=-1000.0, max=1000.0, colors=[
             palette.SUCCEEDS_COLOR, palette.LACK_OF_MEMORY_COLOR, palette.FRAGMENTED_COLOR])
-        orders = [str(order) for order in range(max_order + 1)]
         self.index_bars = bq.Bars(x=orders, y=np.zeros(max_order + 1), color=np.zeros(max_order + 1),
                                   scales={"x": x_scale, "y": y_scale, "color": color_scale},
                                   stroke=palette.OUTLINE_COLOR, base=0.0,
@@ -136,7 +142,9 @@ class FragmentationPlot(widgets.VBox):
         steps, orders = (np.array(column, dtype=float) for column in zip(*self.history))
         with self.history_figure.hold_sync(), self.largest_order_line.hold_sync():
             self.largest_order_line.x, self.largest_order_line.y = steps, orders
-            self.largest_order_line.scales["x"].max = float(max(steps[-1], 10))
+            top = float(max(steps[-1], 10))
+            self.largest_order_line.scales["x"].max = top
+            self.action_axis.tick_values = integer_ticks(top)
             self.largest_order_line.marker = "circle" if len(steps) <= 60 else None
         with self.index_figure.hold_sync(), self.index_bars.hold_sync():
             self.index_bars.y = self.indexes

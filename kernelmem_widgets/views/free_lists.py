@@ -16,6 +16,7 @@ from ..model.page_alloc.mmzone import MIGRATETYPE_NAMES
 from ..model.page_alloc.snapshot import free_list_counts
 from . import palette
 from ._binding import ModelWatcher
+from ._marks import plural, set_categories
 
 __all__ = ["FreeListBars", "nice_ceiling"]
 
@@ -84,6 +85,8 @@ class FreeListBars(widgets.VBox):
         self._build_figure(width)
         controls = [self.unit_choice] + ([self.zone_choice] if self.zone_choice is not None else [])
         super().__init__(children=[self.figure, self.legend, self.caption, widgets.HBox(controls)])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-free-lists")   # browser tests find the view by it
         self.redraw()
 
     @property
@@ -111,9 +114,11 @@ class FreeListBars(widgets.VBox):
                             labels=list(MIGRATETYPE_NAMES), stroke=palette.OUTLINE_COLOR,
                             tooltip=bq.Tooltip(fields=["x", "y"], labels=["order", "count"]))
         self.x_axis = bq.Axis(scale=self.x_scale, label="order")
-        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="free blocks", tick_format=",d")
+        # the label sits left of the widest tick ("1,000" in pages mode) instead of on top of it
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="free blocks", tick_format=",d",
+                              label_offset="52px")
         self.figure = bq.Figure(marks=[self.bars], axes=[self.x_axis, self.y_axis],
-                                fig_margin={"top": 30, "bottom": 45, "left": 70, "right": 10},
+                                fig_margin={"top": 30, "bottom": 45, "left": 78, "right": 10},
                                 layout=widgets.Layout(width=f"{width}px", height="300px"))
         self.caption = widgets.HTML(layout=widgets.Layout(width=f"{width}px"))
         # a legend in the plot would hide the bars it explains: it goes under the figure
@@ -146,14 +151,12 @@ class FreeListBars(widgets.VBox):
         page_size = self.watcher.page_size
         with self.figure.hold_sync():
             self._fit_range(int(counts.sum(axis=1).max(initial=0)))
-            with self.bars.hold_sync():
-                self.bars.x = [str(order) for order in range(len(counts))]
-                self.bars.y = counts.T
+            set_categories(self.bars, self.x_scale, [str(order) for order in range(len(counts))], y=counts.T)
             self.y_axis.label = f"free {self.unit}"
             self.figure.title = f"free lists of zone {zone.name} (/proc/pagetypeinfo)"
         self.caption.value = (f"order n = 2<sup>n</sup> pages: 0 = {palette.size_label(page_size)}, "
                               f"{len(counts) - 1} = {palette.size_label(page_size << (len(counts) - 1))}; "
-                              f"{zone.nr_free_pages:,} pages free, largest free order {zone.largest_free_order()}")
+                              f"{plural(zone.nr_free_pages, 'page')} free, largest free order {zone.largest_free_order()}")
         self.redraw_count += 1
 
     def _fit_range(self, top: int) -> None:

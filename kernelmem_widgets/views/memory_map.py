@@ -17,6 +17,7 @@ from ..model.page_alloc.mmzone import MIGRATE_TYPES
 from ..model.page_alloc.snapshot import allocated_blocks, downsampled_map, free_blocks, page_states
 from . import palette
 from ._binding import ModelWatcher
+from ._marks import plural, replace_image
 from ._png import encode_png
 
 __all__ = ["MemoryMap"]
@@ -100,6 +101,8 @@ class MemoryMap(widgets.VBox):
         self.watcher = ModelWatcher(model, zone, on_change=self.redraw, on_reset=self.clear_highlight)
         self._build_figure()
         super().__init__(children=[self.caption, self.figure, self.legend])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-memory-map")   # browser tests find the view by it
         self.redraw()
 
     # ------------------------------------------------------------------ layout
@@ -107,7 +110,8 @@ class MemoryMap(widgets.VBox):
         self.x_scale = bq.LinearScale(min=0.0, max=float(self.columns))
         self.y_scale = bq.LinearScale(min=0.0, max=1.0, reverse=True)  # low pfns at the top
         scales = {"x": self.x_scale, "y": self.y_scale}
-        self.image_mark = bq.Image(image=widgets.Image(value=b"", format="png"), scales=scales)
+        self.image_mark = bq.Image(image=widgets.Image(value=encode_png(np.full((1, 1, 3), 255, np.uint8)),
+                                                      format="png"), scales=scales)
         self.outline_mark = bq.Lines(x=np.zeros(1), y=np.zeros(1), scales=scales, colors=[palette.OUTLINE_COLOR],
                                      stroke_width=0.8, opacities=[0.8])
         self.highlight_mark = bq.Lines(x=np.zeros((1, 5)), y=np.zeros((1, 5)), scales=scales,
@@ -145,7 +149,7 @@ class MemoryMap(widgets.VBox):
         png = encode_png(colors)
         with self.figure.hold_sync():
             self._place_image()
-            self.image_mark.image.value = png
+            replace_image(self.image_mark, png)   # a new Image widget: the front end ignores a new value
             with self.outline_mark.hold_sync():
                 self.outline_mark.x, self.outline_mark.y = outline_x, outline_y
                 self.outline_mark.visible = len(outline_x) > 1
@@ -191,6 +195,7 @@ class MemoryMap(widgets.VBox):
 
     def close(self) -> None:
         self.watcher.close()
+        self.image_mark.image.close()
         super().close()
 
     # ------------------------------------------------------------------ cells
@@ -295,7 +300,7 @@ class MemoryMap(widgets.VBox):
             scale = (f"one cell per {self.pages_per_cell:,} pages ({cell_size}); "
                      "a cell's colour mixes its free, allocated and reserved shares")
         return (f"<b>zone {zone.name}</b>: pfns {zone.start_pfn:#x}-{zone.end_pfn - 1:#x}, "
-                f"{zone.managed_pages:,} pages managed, {zone.nr_free_pages:,} free &mdash; {scale}")
+                f"{plural(zone.managed_pages, 'page')} managed, {zone.nr_free_pages:,} free &mdash; {scale}")
 
     def _image_clicked(self, _mark, content: dict) -> None:
         data = content.get("data", {})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..model.errors import (AllocationError, BadPageState, InvalidOperation, InvalidOrder, KernelMemError,
                             PfnOutOfRange, UnknownGfpFlag, UnknownMigrateType)
 from ..model.events import Event
@@ -24,16 +26,29 @@ _ERROR_KINDS = (
 
 
 def error_kind(error: KernelMemError) -> str:
-    """A model error's class in words.
+    """A model error's class in words (the class name spelt out when no kinder words are known).
 
     >>> error_kind(BadPageState("BUG: Bad page state: pfn 0x0: ..."))
     'bad page state'
+    >>> from kernelmem_widgets.model.errors import InvalidArgument
+    >>> error_kind(InvalidArgument("x"))
+    'invalid argument'
     """
-    return next((words for kind, words in _ERROR_KINDS if isinstance(error, kind)), "refused by the model")
+    known = next((words for kind, words in _ERROR_KINDS if isinstance(error, kind)), None)
+    return known or re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower()
 
 
 def describe_error(action: str, error: KernelMemError) -> str:
-    return f"{action} failed ({error_kind(error)}): {error}"
+    """``allocate order 10 failed (page allocation failure): ...``, the kind said once.
+
+    >>> from kernelmem_widgets.model.errors import AllocationError
+    >>> describe_error("allocate order 10", AllocationError("page allocation failure: order:10, ..."))
+    'allocate order 10 failed: page allocation failure: order:10, ...'
+    """
+    kind, text = error_kind(error), str(error)
+    if text.lower().startswith(kind) or kind in text.lower()[:80]:
+        return f"{action} failed: {text}"
+    return f"{action} failed ({kind}): {text}"
 
 
 def _type_name(migratetype: int) -> str:

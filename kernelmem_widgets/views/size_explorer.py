@@ -96,7 +96,8 @@ class SizeExplorer(widgets.VBox):
         self.limit = kmalloc_max_size(page_size, max_page_order)
         self.info: dict = {}
         self._build(width)
-        super().__init__(children=[self.figure, self.slider, self.readout])
+        super().__init__(children=[self.figure, self.legend, self.slider, self.readout])
+        self.add_class("kmw-size-explorer")   # browser tests find the view by it
         self.pick(size)
 
     def _build(self, width: int) -> None:
@@ -107,21 +108,26 @@ class SizeExplorer(widgets.VBox):
         self.y_scale = bq.LogScale(min=1.0, max=float(_MAX_SHOWN))
         scales = {"x": self.x_scale, "y": self.y_scale}
         self.curve = bq.Lines(x=sizes.astype(float), y=reserved, scales=scales, colors=[_ROUNDUP_COLOR],
-                              labels=["bytes reserved"], display_legend=True, interpolation="step-after")
+                              labels=["bytes reserved"], interpolation="step-after")
         self.diagonal = bq.Lines(x=[1.0, float(_MAX_SHOWN)], y=[1.0, float(_MAX_SHOWN)], scales=scales,
-                                 colors=["#999999"], line_style="dashed", labels=["bytes asked for"],
-                                 display_legend=True)
+                                 colors=["#999999"], line_style="dashed", labels=["bytes asked for"])
         self.walls = bq.Lines(x=[[self.cache_limit] * 2, [self.limit] * 2], y=[[1.0, _MAX_SHOWN]] * 2, scales=scales,
                               colors=[_PAGES_COLOR, _WALL_COLOR], stroke_width=2,
-                              labels=["KMALLOC_MAX_CACHE_SIZE (8 KiB)", "KMALLOC_MAX_SIZE (4 MiB)"],
-                              display_legend=True)
+                              labels=[f"KMALLOC_MAX_CACHE_SIZE ({format_size(self.cache_limit)})",
+                                      f"KMALLOC_MAX_SIZE ({format_size(self.limit)})"])
         self.marker = bq.Scatter(x=[1.0], y=[1.0], scales=scales, colors=["#000000"], default_size=64)
         axes = [bq.Axis(scale=self.x_scale, label="requested size (bytes)", tick_format="~s"),
                 bq.Axis(scale=self.y_scale, side="left", label="bytes reserved", tick_format="~s")]
         self.figure = bq.Figure(marks=[self.diagonal, self.curve, self.walls, self.marker], axes=axes,
-                                legend_location="top-left", fig_margin={"top": 20, "bottom": 45, "left": 65, "right": 20},
+                                fig_margin={"top": 20, "bottom": 45, "left": 65, "right": 20},
                                 layout=widgets.Layout(width=f"{width}px", height="360px"),
                                 title="kmalloc(size): where it lands")
+        # the legend goes under the figure: inside it, it covered the staircase and the title
+        self.legend = widgets.HTML(palette.legend_html([
+            ("bytes reserved", _ROUNDUP_COLOR), ("bytes asked for (dashed)", "#999999"),
+            (f"KMALLOC_MAX_CACHE_SIZE ({format_size(self.cache_limit)}): pages above it", _PAGES_COLOR),
+            (f"KMALLOC_MAX_SIZE ({format_size(self.limit)}): kmalloc fails above it", _WALL_COLOR),
+            ("the size picked", "#000000")]), layout=widgets.Layout(width=f"{width}px"))
         self.slider = widgets.FloatLogSlider(value=100, base=2, min=0, max=23, step=0.05, description="size",
                                              readout_format=".0f", continuous_update=True,
                                              layout=widgets.Layout(width=f"{width}px"))

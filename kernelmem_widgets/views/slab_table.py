@@ -94,7 +94,7 @@ class SlubGeometry(widgets.VBox):
         self.page_size = page_size
         options = sorted(set(CPU_CHOICES) | {int(nr_cpus)})
         self.nr_cpus = widgets.Dropdown(options=options, value=int(nr_cpus), description="nr_cpus",
-                                        layout=widgets.Layout(width="180px"))
+                                        layout=widgets.Layout(width="180px"), style={"description_width": "60px"})
         self.html = widgets.HTML()
         self.rows: list[dict] = []
         self.nr_cpus.observe(lambda _change: self.refresh(), names="value")

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ._binding import ModelWatcher
+from ._marks import integer_ticks, plural, pow2_ticks
 
 __all__ = ["VmallocView"]
 
@@ -45,7 +46,8 @@ class VmallocView(widgets.VBox):
     def __init__(self, machine, space=None, *, width: int = 560, rows: int = 8) -> None:
         self.machine, self._space, self.width, self.rows = machine, space, width, rows
         self.mapping: dict[str, np.ndarray] = {}
-        self.area_choice = widgets.Dropdown(options=[], description="area", layout=widgets.Layout(width="420px"))
+        self.area_choice = widgets.Dropdown(options=[], description="area", layout=widgets.Layout(width=f"{width}px"),
+                                            style={"description_width": "40px"})
         self.area_choice.observe(lambda _change: self._draw_area(), names="value")
         self._build_figure()
         self.pages = widgets.HTML()
@@ -53,6 +55,7 @@ class VmallocView(widgets.VBox):
         self.watcher = ModelWatcher(machine, on_change=self.refresh, all_zones=True)
         super().__init__(children=[self.area_choice, self.figure, self.pages,
                                    widgets.HTML("<b>/proc/vmallocinfo</b>"), self.info])
+        self.add_class("kmw-vmalloc-view")   # browser tests find the view by it
         self.refresh()
 
     @property
@@ -64,9 +67,12 @@ class VmallocView(widgets.VBox):
         self.y_scale = bq.LinearScale()
         self.points = bq.Scatter(x=np.zeros(0), y=np.zeros(0), scales={"x": self.x_scale, "y": self.y_scale},
                                  colors=[_POINT_COLOR], default_size=24)
-        axes = [bq.Axis(scale=self.x_scale, label="page of the area (virtual: contiguous)", tick_format="d"),
-                bq.Axis(scale=self.y_scale, side="left", label="pfn (physical)", tick_format="#x",
-                        label_offset="55px")]
+        # tick values are set with the data: whole page numbers on x, power-of-two pfns on y (round in hex)
+        self.x_axis = bq.Axis(scale=self.x_scale, label="page of the area (virtual: contiguous)", tick_format="d",
+                              tick_values=integer_ticks(1))
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="pfn (physical)", tick_format="#x",
+                              label_offset="55px", tick_values=np.zeros(0))
+        axes = [self.x_axis, self.y_axis]
         self.figure = bq.Figure(marks=[self.points], axes=axes, fig_margin={"top": 10, "bottom": 40, "left": 75,
                                                                             "right": 15},
                                 layout=widgets.Layout(width=f"{self.width}px", height="280px"))
@@ -74,7 +80,8 @@ class VmallocView(widgets.VBox):
     def refresh(self) -> None:
         space = self.space
         areas = space.areas()
-        options = [(f"{a.addr:#x}  {a.size:,} bytes  {a.nr_pages} pages  {a.caller}", a.addr) for a in areas]
+        options = [(f"{a.addr:#x}  {a.size:,} bytes  {plural(a.nr_pages, 'page')}  {a.caller}", a.addr)
+                   for a in areas]
         chosen = self.area_choice.value
         before = {value for _label, value in self.area_choice.options}
         self.area_choice.options = options
@@ -102,13 +109,16 @@ class VmallocView(widgets.VBox):
             return
         with self.figure.hold_sync():
             self.x_scale.max = float(max(len(pfns) - 1, 1))
-            self.y_scale.min, self.y_scale.max = float(pfns.min()) - 1, float(pfns.max()) + 1
+            self.x_axis.tick_values = integer_ticks(self.x_scale.max)
+            low, high = float(pfns.min()) - 1, float(pfns.max()) + 1
+            self.y_scale.min, self.y_scale.max = low, high
+            self.y_axis.tick_values = pow2_ticks(low, high)
             self.points.x, self.points.y = np.arange(len(pfns), dtype=float), pfns.astype(float)
         runs = 1 + int(np.count_nonzero(np.diff(pfns) != 1)) if len(pfns) else 0
         lines = [f"{int(v):#x} -> pfn {int(p):#x} (phys {int(p) * self.machine.page_size:#x})"
                  for v, p in zip(mapping["virt"][:self.rows], pfns[:self.rows])]
         more = f"\n... {len(pfns) - self.rows} more pages" if len(pfns) > self.rows else ""
-        self.pages.value = (f"<div>{len(pfns)} pages in {runs} physically contiguous run(s)</div>"
+        self.pages.value = (f"<div>{plural(len(pfns), 'page')} in {plural(runs, 'physically contiguous run')}</div>"
                             f"<pre style='font-size:11.5px;margin:0'>{html.escape(chr(10).join(lines) + more)}</pre>")
 
     def close(self) -> None:

@@ -1,13 +1,17 @@
-"""Fixtures for browser tests: a private JupyterLab server and a headless Chromium page.
+"""Fixtures for browser tests: private Jupyter servers and a headless Chromium page.
 
-Both skip, with the reason, where /usr/bin/chromium or playwright is missing. Helpers to drive
-the page (open_and_run_all, bar_heights, time_click_to_repaint, save_screenshot) are in jlab.py.
+``front_end_server`` starts one server per front end (JupyterLab, Notebook 7, Voila) per test
+session and parametrizes every test that uses it over the three; ``jupyter_lab_server`` is the
+plain JupyterLab of the harness test.  All skip, with the reason, where /usr/bin/chromium or
+playwright is missing.  Helpers: frontends.py (open and run a chapter in any front end), drawn.py
+(read what was drawn), jlab.py (the JupyterLab process, screenshots).
 """
 
 from __future__ import annotations
 
 import pytest
 
+from frontends import FRONT_ENDS, SERVERS
 from jlab import CHROMIUM, CHROMIUM_ARGS, JupyterLabProcess, browser_stack_missing, save_screenshot
 
 
@@ -36,6 +40,17 @@ def jupyter_lab_server(tmp_path_factory):
         server.stop()
 
 
+@pytest.fixture(scope="session", params=FRONT_ENDS)
+def front_end_server(request, tmp_path_factory):
+    """(front end name, LabServer) of one server per front end, started once per session."""
+    _skip_unless_browser_stack()
+    server = SERVERS[request.param](tmp_path_factory.mktemp(request.param))
+    try:
+        yield request.param, server.start()
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def chromium_page(request, tmp_path_factory):
     """A Playwright page in the system Chromium (fresh profile). `page.console_errors` collects
@@ -56,6 +71,9 @@ def chromium_page(request, tmp_path_factory):
         page.on("console", lambda msg: msg.type == "error"
                 and page.console_errors.append(f"console: {msg.text}"))
         page.on("pageerror", lambda exc: page.console_errors.append(f"pageerror: {exc}"))
+        page.failed_responses = []      # which URL a "Failed to load resource" message was about
+        page.on("response", lambda response: response.status >= 400
+                and page.failed_responses.append(f"{response.status} {response.request.method} {response.url}"))
         page.set_default_timeout(30_000)
         yield page
         rep = getattr(request.node, "rep_call", None)

@@ -47,13 +47,10 @@ def not_live(_index, cell) -> bool:
 
 
 def assert_reveal_shows_answers(namespace, exercises) -> None:
-    """Each exercise's Reveal button prints an answer, not 'not answered'."""
+    """Each exercise's answer box: Reveal prints an answer, not 'not answered'."""
     for n in exercises:
-        box = namespace["reveal_button"](namespace[f"check_{n}"])
-        button = box.children[0]
-        assert button.description == "Reveal"
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            button.click()
-        shown = out.getvalue()
+        box = namespace["answer_box"](n)
+        assert box.reveal_button.description == "Reveal" and box.check_button.description == "Check"
+        box.reveal_button.click()
+        shown = box.feedback_text
         assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"

@@ -31,11 +31,11 @@ EXERCISES_01 = [1, 2, 3, 4, 5]
 
 # what a reader would type into answer_N: the model's own answer
 RIGHT_ANSWERS_01 = {
-    1: "solution_1()",
-    2: "solution_2()[0]",
-    3: "solution_3()[2]",
-    4: "solution_4()",
-    5: "solution_5()[1]",
+    1: "__import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_1()",
+    2: "__import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_2()[0]",
+    3: "__import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_3()[2]",
+    4: "__import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_4()",
+    5: "__import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_5()[1]",
 }
 
 
@@ -84,8 +84,10 @@ def test_chapter01_exercises_are_complete():
         exercise = [s for s in sources if re.search(rf"^answer_{n} = None\b", s, re.M)]
         assert len(exercise) == 1, f"exercise {n}: need exactly one cell with 'answer_{n} = None'"
         assert f"check_{n}(answer_{n})" in exercise[0]
-        assert f"reveal_button(check_{n})" in exercise[0]
-        assert f"check_{n}(solution_{n}()" in selftest, f"exercise {n}: no checked self-test"
+        assert f"answer_box({n})" in exercise[0]
+    # the solutions live in the package (kernelmem_widgets.labs.exercises), never on the page
+    assert not any(re.search(r"^def (solution|check)_", s, re.M) for s in sources)
+    assert not selftest or "solution_" not in selftest
 
 
 def test_chapter01_links_point_at_v6_18():
@@ -121,7 +123,7 @@ def test_model_answers_written_by_the_reader_are_accepted():
 def test_reveal_buttons_show_the_answers(chapter01_default):
     namespace, _text = chapter01_default
     assert_reveal_shows_answers(namespace, EXERCISES_01)
-    expected = namespace["solution_1"]()
+    expected = __import__('kernelmem_widgets.labs.exercises.chapter01', fromlist=['_']).solution_1()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         namespace["check_1"](reveal=True)

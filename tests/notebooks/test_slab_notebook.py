@@ -32,8 +32,8 @@ PATH = ROOT / "notebooks" / NAME
 CHECK = "# NBVAL_CHECK_OUTPUT"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXERCISES = [1, 2, 3, 4, 5, 6, 7]
-RIGHT_ANSWERS = {1: "solution_1()", 2: "solution_2()", 3: "solution_3()", 4: "solution_4()",
-                 5: "solution_5()[0]", 6: "solution_6()", 7: "solution_7()"}
+RIGHT_ANSWERS = {1: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_1()", 2: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_2()", 3: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_3()", 4: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_4()",
+                 5: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_5()[0]", 6: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_6()", 7: "__import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_7()"}
 WRONG_ANSWERS = {1: ["kmalloc-24", "kmalloc-96", "kmalloc-192", "kmalloc-256", "kmalloc-4k"], 2: (1, 16),
                  3: (200, 0, 20), 4: (3, 0, 0), 5: 0, 6: (12288, 3), 7: 64}
 
@@ -98,8 +98,10 @@ def test_exercises_are_complete():
         exercise = [s for s in sources if re.search(rf"^answer_{n} = None\b", s, re.M)]
         assert len(exercise) == 1, f"exercise {n}: need exactly one cell with 'answer_{n} = None'"
         assert f"check_{n}(answer_{n})" in exercise[0]
-        assert f"reveal_button(check_{n})" in exercise[0]
-        assert f"check_{n}(solution_{n}()" in selftest, f"exercise {n}: no checked self-test"
+        assert f"answer_box({n})" in exercise[0]
+    # the solutions live in the package (kernelmem_widgets.labs.exercises), never on the page
+    assert not any(re.search(r"^def (solution|check)_", s, re.M) for s in sources)
+    assert not selftest or "solution_" not in selftest
 
 
 # ----------------------------------------------------------------------------- the reader's path
@@ -154,4 +156,4 @@ def test_reveal_buttons_show_the_answers(chapter02_default):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         namespace["check_1"](reveal=True)
-    assert all(name in out.getvalue() for name in namespace["solution_1"]())
+    assert all(name in out.getvalue() for name in __import__('kernelmem_widgets.labs.exercises.chapter02', fromlist=['_']).solution_1())

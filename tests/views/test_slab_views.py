@@ -40,7 +40,7 @@ def test_slab_view_follows_the_cache_and_coalesces_redraws(machine):
         ptrs = [machine.slab.kmalloc(100) for _ in range(40)]
     assert view.redraw_count == before + 1
     assert view.labels == ["0x1 cpu", "0x0 full"]
-    assert view.bars.y.tolist() == [[8, 32], [24, 0], [0, 0]]
+    assert view.bars.y[:, ::-1].tolist() == [[8, 32], [24, 0], [0, 0]]
     assert view.pages() == [(1, 0), (0, 0)]
     assert "40 of 64 objects held; /proc/slabinfo says 64 active" in view.caption.value
     machine.slab.kfree(ptrs[0])
