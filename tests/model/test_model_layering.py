@@ -18,7 +18,7 @@ PACKAGE = "kernelmem_widgets.model"
 
 #: Rank of each layer: a module may import from layers of lower rank, from its own package, and
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
-BASE = {"errors", "events", "units"}
+BASE = {"errors", "events", "units", "validate"}
 SUBSYSTEMS = ["page_alloc", "slab", "vmalloc"]
 TOP = {"machine", "presets", "procfs", "live", "workload"}
 JUPYTER = ("ipywidgets", "bqplot", "IPython", "ipykernel", "traitlets", "comm", "jupyter")

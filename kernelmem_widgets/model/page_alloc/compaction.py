@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..errors import InvalidOrder
+from ..validate import as_int
 from .freearea import NO_ORDER
 from .mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
+from .owner import MIGRATABLE_OWNERS
 
 __all__ = ["CompactionResult", "compact_zone"]
 
@@ -81,7 +84,7 @@ class _Compactor:
     def _isolate_migratepages(self) -> list[tuple[int, int]]:
         """``isolate_migratepages()``: up to COMPACT_CLUSTER_MAX pages of movable blocks."""
         zone = self.zone
-        alloc_order, alloc_mt = zone._alloc_order, zone._alloc_mt
+        alloc_order, alloc_mt, alloc_owner = zone._alloc_order, zone._alloc_mt, zone._alloc_owner
         cursor = self.migrate_slot
         end = min((cursor // self.pageblock + 1) * self.pageblock, zone.end_pfn - zone._base)
         batch, pages = [], 0
@@ -92,7 +95,8 @@ class _Compactor:
             if order == NO_ORDER:
                 cursor += 1
                 continue
-            if alloc_mt[cursor] == MIGRATE_MOVABLE:
+            # PageLRU or movable_ops only: slab, large-kmalloc and vmalloc pages are never isolated
+            if alloc_mt[cursor] == MIGRATE_MOVABLE and alloc_owner[cursor] in MIGRATABLE_OWNERS:
                 batch.append((cursor, order))
                 pages += 1 << order
             else:
@@ -107,7 +111,7 @@ class _Compactor:
             self.result.nr_failed += 1
             return
         zone = self.zone
-        zone._commit_alloc(target, order, MIGRATE_MOVABLE)
+        zone._commit_alloc(target, order, MIGRATE_MOVABLE, zone._alloc_owner[slot])
         zone._release(slot, order)
         self.result.nr_migrated += 1
         self.result.moved[slot + zone._base] = target + zone._base
@@ -181,6 +185,10 @@ def compact_zone(zone, order: int = -1) -> CompactionResult:
     """Compact one zone: ``compact_zone()`` with ``cc->order = order`` (-1: the whole zone).
 
     Returns a :class:`CompactionResult` whose ``moved`` maps each migrated block's old pfn to
-    its new pfn, so whoever holds those pfns can follow them.
+    its new pfn, so whoever holds those pfns can follow them.  Only blocks whose owner stands
+    for LRU memory are migrated (see :mod:`.owner`).
     """
+    order = as_int(order, "compaction order", f"-1 (whole zone) or 0..{zone.max_page_order}", InvalidOrder)
+    if not -1 <= order <= zone.max_page_order:
+        raise InvalidOrder(f"compaction order {order}: accepted: -1 (whole zone) or 0..{zone.max_page_order}")
     return _Compactor(zone, order).run()

@@ -7,6 +7,8 @@ CONFIG_MEMORY_ISOLATION on (as in distribution kernels), so the rows of
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import UnknownMigrateType
 
 __all__ = [
@@ -54,9 +56,9 @@ def parse_migratetype(value: int | str) -> int:
         return value
     if isinstance(value, bool):
         raise UnknownMigrateType(_unknown(value))
-    if isinstance(value, int):
+    if isinstance(value, numbers.Integral):
         if 0 <= value < MIGRATE_TYPES:
-            return value
+            return int(value)
         raise UnknownMigrateType(_unknown(value))
     if isinstance(value, str) and value.strip().lower() in _BY_NAME:
         return _BY_NAME[value.strip().lower()]

@@ -19,10 +19,13 @@ modelled: the per-node pools of recently freed ranges (6.9+), huge vmalloc mappi
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ..errors import AllocationError, DoubleFree, InvalidArgument, InvalidFree, InvalidSize, InvariantViolation
-from ..page_alloc.gfp import gfp_name, parse_gfp
+from ..errors import (AllocationError, DoubleFree, InvalidArgument, InvalidFree, InvalidSize, InvariantViolation,
+                      KernelMemError)
+from ..page_alloc.gfp import gfp_name, gfp_zone, parse_gfp
 from ..slab.kmalloc import check_size
 from ..slab.slub_sizes import align_up, fls
 from ..units import format_size
@@ -83,6 +86,22 @@ class VmallocSpace:
         self._vfreed: set[int] = set()
         self.width = 16 if self.end > 0xFFFFFFFF else 8
         self.pointer_size = 8 if self.end > 0xFFFFFFFF else 4      # sizeof(struct page *): i386 windows are 32-bit
+        machine.add_holder(self)
+
+    # ------------------------------------------------------------------ the machine's bookkeeping
+    def owned_blocks(self):
+        """``(pfn, 0, "vmalloc")`` for every page behind a live area (page arrays included)."""
+        for area in self._busy.values():
+            for pfn in area.pages:
+                yield pfn, 0, "vmalloc"
+
+    def _machine_reset(self) -> None:
+        """The machine rebooted: the window is empty again, as after boot."""
+        self._free = [[self.start, self.end]]
+        self._busy.clear()
+        self._lazy.clear()
+        self.lazy_nr = 0
+        self._vfreed.clear()
 
     # ------------------------------------------------------------------ queries
     def is_vmalloc_addr(self, addr: int) -> bool:
@@ -93,14 +112,16 @@ class VmallocSpace:
         """The live area starting at ``addr`` (``find_vm_area()``)."""
         try:
             return self._busy[addr]
-        except KeyError:
-            raise InvalidArgument(f"no vmalloc area starts at {addr!r}") from None
+        except (KeyError, TypeError):
+            raise InvalidArgument(f"no vmalloc area starts at {addr!r:.60}") from None
 
     def areas(self) -> list[VmArea]:
         return [self._busy[a] for a in sorted(self._busy)]
 
     def vmalloc_to_pfn(self, addr: int) -> int:
         """``vmalloc_to_pfn()``: the page frame behind any address inside a live area."""
+        if isinstance(addr, bool) or not isinstance(addr, numbers.Integral):
+            raise InvalidArgument(f"vmalloc_to_pfn({addr!r:.60}): an address is an integer")
         for area in self._busy.values():
             if area.addr <= addr < area.addr + area.size - self.page_size:
                 return area.pages[(addr - area.addr) // self.page_size]
@@ -131,7 +152,10 @@ class VmallocSpace:
 
     def _vmalloc(self, size: int, gfp, caller: str) -> int:
         flags = parse_gfp(gfp)
-        check_size(size, "vmalloc")
+        gfp_zone(flags)  # GFP_ZONE_BAD masks are refused before the range or the page array is taken
+        size = check_size(size, "vmalloc")
+        if not isinstance(caller, str) or not caller.isprintable() or not 0 < len(caller) <= 64:
+            raise InvalidArgument(f"caller {caller!r:.60}: a short printable name (it is a /proc/vmallocinfo field)")
         if size == 0:
             raise InvalidSize("vmalloc(0): __vmalloc_node_range() hits WARN_ON_ONCE(!size) and returns NULL; "
                               "accepted: 1 byte or more (rounded up to whole pages)")
@@ -146,7 +170,7 @@ class VmallocSpace:
         self._busy[addr] = area
         try:
             self._populate(area, size, flags, caller)
-        except AllocationError:
+        except KernelMemError:
             self._busy.pop(addr)
             self._give_back_range(addr, area.size)
             raise
@@ -173,12 +197,14 @@ class VmallocSpace:
         alloc_pages, pages = self.machine.alloc_pages, area.pages     # a mask string: the machine caches its plan
         try:
             for _ in range(nr_pages):
-                pages.append(alloc_pages(page_gfp, 0))
-        except AllocationError as error:
+                pages.append(alloc_pages(page_gfp, 0, owner="vmalloc"))
+        except KernelMemError as error:
             for pfn in area.pages:
-                self.machine.free_pages(pfn, 0)
+                self.machine.free_pages(pfn, 0, owner="vmalloc")
             area.pages.clear()
             self._drop_array(area, lazy=False)
+            if not isinstance(error, AllocationError):
+                raise
             raise AllocationError(f"vmalloc error: size {size}, failed to allocate pages ({gfp_name(flags)}): "
                                   f"{error.reason}", order=0, reason=error.reason) from None
 
@@ -190,7 +216,7 @@ class VmallocSpace:
             else:
                 self._busy.pop(inner.addr)
                 for pfn in inner.pages:
-                    self.machine.free_pages(pfn, 0)
+                    self.machine.free_pages(pfn, 0, owner="vmalloc")
                 self._drop_array(inner, lazy=False)
                 self._give_back_range(inner.addr, inner.size)
         elif area.array is not None:
@@ -205,8 +231,9 @@ class VmallocSpace:
     def _vfree(self, addr) -> None:
         if addr is None or addr == 0:
             return
-        if isinstance(addr, bool) or not isinstance(addr, int):
-            raise InvalidArgument(f"vfree({addr!r}): a pointer is an integer address")
+        if isinstance(addr, bool) or not isinstance(addr, numbers.Integral):
+            raise InvalidArgument(f"vfree({addr!r:.60}): a pointer is an integer address")
+        addr = int(addr)
         if addr % self.page_size:
             raise InvalidFree(f"Trying to vfree() bad address ({addr:#x}): vmalloc areas start on a page boundary",
                               ptr=addr)
@@ -219,7 +246,7 @@ class VmallocSpace:
                               "address" + (" (it is inside another area)" if self._inside(addr) else ""), ptr=addr)
         del self._busy[addr]
         for pfn in area.pages:
-            self.machine.free_pages(pfn, 0)
+            self.machine.free_pages(pfn, 0, owner="vmalloc")
         nr_pages = len(area.pages)
         area.pages = []
         self._drop_array(area, lazy=True)
@@ -235,7 +262,7 @@ class VmallocSpace:
         """Undo a :meth:`vmalloc` completely, the virtual range included (an error path's rollback)."""
         area = self._busy.pop(addr)
         for pfn in area.pages:
-            self.machine.free_pages(pfn, 0)
+            self.machine.free_pages(pfn, 0, owner="vmalloc")
         area.pages = []
         self._drop_array(area, lazy=False)
         self._give_back_range(addr, area.size)
