@@ -12,9 +12,12 @@ are what fragments a machine that has been up for a week.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numbers
+import signal
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -154,13 +157,13 @@ class Workload:
                 raise InvalidOperation(f"{name} must be a function or None, not {type(callback).__name__}")
         report = AgingReport(steps)
         target = self.fill * sum(zone.managed_pages for zone in self.machine.zones)
-        with self.machine.bus.batch("age"):
+        with self.machine.bus.batch("age"), _interrupt_flag() as interrupted:
             for start in range(0, steps, chunk):
                 count = min(chunk, steps - start)
                 self._run_chunk(count, target, report)
                 if progress is not None:
                     progress(start + count, steps)
-                if cancel is not None and start + count < steps and cancel():
+                if start + count < steps and (interrupted or (cancel is not None and cancel())):
                     report.steps, report.cancelled = start + count, True
                     break
         report.pinned_blocks = len(self.pinned)
@@ -214,6 +217,26 @@ class Workload:
         self._unsubscribe()
         if not self._held and not self.pinned:
             self.machine.remove_holder(self)
+
+
+@contextmanager
+def _interrupt_flag() -> Iterator[list]:
+    """While aging runs in the main thread, SIGINT (Ctrl-C, Jupyter's interrupt button) only sets a
+    flag, read between chunks: a KeyboardInterrupt in the middle of a step would leave a block
+    allocated but not yet held.  Elsewhere (a thread) the flag is never set."""
+    flag: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: flag.append(True))
+    except ValueError:  # not the main interpreter
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def _check_mix(mix, machine) -> tuple[tuple[str, int, float, float], ...]:

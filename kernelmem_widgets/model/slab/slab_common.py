@@ -244,8 +244,8 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         """
         if cpu.__class__ is not int or cpu < 0 or cpu >= self.nr_cpus:
             self._check_cpu(cpu)
-        if size.__class__ is not int:
-            size = check_size(size)  # before _flags(): a refused call leaves no warning behind
+        if size.__class__ is not int or size < 0:
+            size = check_size(size)  # before _flags(): a refused call leaves no warning or cache entry
         try:
             flags, kind, name, accounted = self._gfp[gfp]
         except (KeyError, TypeError):
