@@ -48,7 +48,7 @@ class EventBus:
     final ``batch_end`` event tells views that now is the time to redraw.
     """
 
-    __slots__ = ("listeners", "recorder", "active", "_depth", "_emitted", "_batch_start", "listener_errors")
+    __slots__ = ("listeners", "recorder", "active", "_depth", "_emitted", "listener_errors")
 
     def __init__(self) -> None:
         self.listeners: tuple[Listener, ...] = ()
@@ -60,7 +60,6 @@ class EventBus:
         self._depth = 0
         #: Events emitted so far: a batch in which nothing happened ends without a ``batch_end``
         self._emitted = 0
-        self._batch_start = 0
         #: The last exceptions raised by listeners, as ``(listener, exception)``: a listener's bug
         #: must not escape a model call after the model changed (the caller would lose the result)
         self.listener_errors: deque[tuple[Listener, BaseException]] = deque(maxlen=20)
@@ -104,14 +103,13 @@ class EventBus:
     @contextmanager
     def batch(self, name: str) -> Iterator[None]:
         """Group the events of one action; ``batch_end`` follows only if some event was emitted."""
-        if self._depth == 0:
-            self._batch_start = self._emitted
+        start = self._emitted
         self._depth += 1
         try:
             yield
         finally:
             self._depth -= 1
-            if self._depth == 0 and self._emitted != self._batch_start:
+            if self._depth == 0 and self._emitted != start:
                 self.emit("batch_end", name=name)
 
 
