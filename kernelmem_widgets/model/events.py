@@ -190,6 +190,10 @@ class Trace:
     def lines(self, last: int | None = None) -> list[str]:
         events = self.events
         if last is not None:
+            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+                from .errors import InvalidArgument
+
+                raise InvalidArgument(f"last {last!r:.40}: accepted: a count of lines >= 0, or None for all")
             events = events[-last:] if last else []
         return [format_event(event) for event in events]
 

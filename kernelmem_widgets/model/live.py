@@ -173,6 +173,8 @@ def would_succeed(zone: Zone, order: int, migratetype: str | int = "Unmovable") 
     Checks the low watermark the way ``get_page_from_freelist()`` does and then whether some
     free list (the request's type, or a fallback) holds a block of at least that order.
     """
+    if not isinstance(zone, Zone):
+        raise InvalidArgument(f"would_succeed({zone!r:.60}): accepted: a Zone (zone_from_buddyinfo(...))")
     order = zone._check_order(order)
     migratetype = parse_migratetype(migratetype)
     usable = zone.nr_free_pages - ((1 << order) - 1)

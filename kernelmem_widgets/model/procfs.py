@@ -26,6 +26,8 @@ PAGETYPEINFO_CAP = 100000
 
 def _zones(source) -> list[Zone]:
     zones = source.zones if hasattr(source, "zones") else list(source) if isinstance(source, (list, tuple)) else [source]
+    if not all(isinstance(zone, Zone) for zone in zones):
+        raise InvalidArgument(f"{source!r:.60}: accepted: a Machine, a Zone, or a list of Zones")
     return [zone for zone in zones if zone.populated]
 
 

@@ -87,6 +87,9 @@ def format_size(nbytes: int) -> str:
     >>> format_size(3 << 29)
     '1.5 GiB'
     """
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, float)) and not hasattr(nbytes, "__index__") \
+            or nbytes != nbytes or nbytes in (float("inf"), float("-inf")):
+        raise InvalidSize(f"format_size({nbytes!r:.40}): accepted: a finite number of bytes")
     if nbytes < 0:
         return "-" + format_size(-nbytes)
     unit = 0

@@ -323,6 +323,8 @@ def run_ops(machine, ops: Sequence[str]) -> list[OpResult]:
     An allocation or free the kernel would refuse is recorded in the result, not raised, so a
     scenario can show a failure and go on.
     """
+    if not hasattr(machine, "alloc_pages") or not hasattr(machine, "page_size"):
+        raise InvalidOperation(f"run_ops({machine!r:.60}, ...): the first argument is a Machine")
     if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
         raise InvalidOperation(f"run_ops wants a list of operations such as ['alloc 3'], not "
                                f"{type(ops).__name__}; {_OP_HELP}")

@@ -11,8 +11,6 @@ equal the boot state's.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings, strategies as st
@@ -231,6 +229,6 @@ class AllLayers(RuleBasedStateMachine):
         self.unsubscribe()
 
 
-AllLayers.TestCase.settings = settings(max_examples=int(os.environ.get('AL_EX', 12)) * SCALE, stateful_step_count=25, deadline=None,
+AllLayers.TestCase.settings = settings(max_examples=12 * SCALE, stateful_step_count=25, deadline=None,
                                        suppress_health_check=[HealthCheck.too_slow])
 TestAllLayers = AllLayers.TestCase

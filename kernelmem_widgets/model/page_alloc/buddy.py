@@ -401,6 +401,8 @@ class Zone(FallbackMixin):
 
     def explain_failure(self, order: int, migratetype: int = MIGRATE_UNMOVABLE) -> str:
         """Why an order-``order`` request fails here, in the kernel's terms."""
+        order = self._check_order(order)
+        migratetype = parse_migratetype(migratetype)
         largest = self.largest_free_order()
         free = self.nr_free_pages
         if largest < 0:

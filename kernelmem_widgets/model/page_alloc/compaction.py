@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..errors import InvalidOrder
+from ..errors import InvalidArgument, InvalidOrder
 from ..validate import as_int
 from .freearea import NO_ORDER
 from .mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
@@ -188,6 +188,8 @@ def compact_zone(zone, order: int = -1) -> CompactionResult:
     its new pfn, so whoever holds those pfns can follow them.  Only blocks whose owner stands
     for LRU memory are migrated (see :mod:`.owner`).
     """
+    if not hasattr(zone, "_alloc_owner"):
+        raise InvalidArgument(f"compact_zone({zone!r:.60}): accepted: a Zone (machine.zone('Normal'))")
     order = as_int(order, "compaction order", f"-1 (whole zone) or 0..{zone.max_page_order}", InvalidOrder)
     if not -1 <= order <= zone.max_page_order:
         raise InvalidOrder(f"compaction order {order}: accepted: -1 (whole zone) or 0..{zone.max_page_order}")

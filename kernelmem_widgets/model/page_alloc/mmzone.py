@@ -40,7 +40,7 @@ _BY_NAME.update({f"migrate_{name.lower()}": index for index, name in enumerate(M
 
 def migratetype_is_mergeable(migratetype: int) -> bool:
     """``migratetype_is_mergeable()``: only the types kept on per-cpu lists merge across types."""
-    return migratetype < MIGRATE_PCPTYPES
+    return parse_migratetype(migratetype) < MIGRATE_PCPTYPES
 
 
 def parse_migratetype(value: int | str) -> int:

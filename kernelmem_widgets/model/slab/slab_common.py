@@ -355,7 +355,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         """A cache by name (``kmalloc-96``, ``dma-kmalloc-512`` or one you created)."""
         try:
             return self._names[name]
-        except KeyError:
+        except (KeyError, TypeError):
             raise InvalidArgument(f"no kmem cache named {name!r}; caches: {', '.join(self._names)}") from None
 
     def kmem_cache_alloc(self, cache, gfp="GFP_KERNEL", *, cpu: int = 0) -> int:

@@ -31,6 +31,10 @@ _TUNABLES = ("limit", "batchcount", "sharedfactor", "sharedavail")
 
 def format_slabinfo_line(name: str, info: dict) -> str:
     """One ``cache_show()`` line (with its newline)."""
+    if not isinstance(name, str) or not isinstance(info, dict) or not all(
+            isinstance(info.get(key), int) for key in _KEYS + _TUNABLES):
+        raise InvalidArgument(f"format_slabinfo_line({name!r:.40}, ...): accepted: a cache name and a dict with the "
+                              f"integer fields {', '.join(_KEYS + _TUNABLES)}")
     return (f"{name:<17} {info['active_objs']:6d} {info['num_objs']:6d} {info['objsize']:6d} "
             f"{info['objperslab']:4d} {info['pagesperslab']:4d}"
             f" : tunables {info['limit']:4d} {info['batchcount']:4d} {info['sharedfactor']:4d}"
@@ -46,6 +50,8 @@ def render_slabinfo(source) -> str:
     'kmalloc-cg-8k          0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0'
     """
     slab = source.slab if hasattr(source, "slab") else source
+    if not hasattr(slab, "slabinfo_rows"):
+        raise InvalidArgument(f"render_slabinfo({source!r:.60}): accepted: a Machine or its SlabAllocator")
     return SLABINFO_HEADER + "".join(format_slabinfo_line(name, info) for name, info in slab.slabinfo_rows())
 
 
@@ -159,6 +165,11 @@ def compare_slub_geometry(caches: dict[str, dict[str, int]], nr_cpus: int, *, pa
 
     Rows: ``name, slab_size, order, objs_per_slab, model_order, model_objs, match``.
     """
+    if not isinstance(caches, dict) or not all(isinstance(v, dict) for v in caches.values()):
+        raise InvalidArgument("caches: accepted: {cache name: {attribute: int}} as read_sys_kernel_slab() returns")
+    for what, value, low in (("nr_cpus", nr_cpus, 1), ("page_size", page_size, 1024)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1 << 16:
+            raise InvalidArgument(f"{what} {value!r:.40}: accepted: an integer {low}..65536")
     rows = []
     for name, values in sorted(caches.items()):
         if "slab_size" not in values or "order" not in values or "objs_per_slab" not in values:

@@ -49,6 +49,9 @@ def i386_vmalloc_window(ram_bytes: int, page_size: int = 4096) -> tuple[int, int
     >>> [hex(a) for a in i386_vmalloc_window(2 << 30)]
     ['0xf7ffe000', '0xff7fe000']
     """
+    ram_bytes, page_size = check_size(ram_bytes, "ram_bytes"), check_size(page_size, "page_size")
+    if not page_size or page_size & (page_size - 1):
+        raise InvalidArgument(f"page_size {page_size}: accepted: a power of two, such as 4096")
     maxmem = _I386_VMALLOC_END - _I386_PAGE_OFFSET - _I386_VMALLOC_RESERVE
     lowmem = min(ram_bytes, maxmem) // page_size * page_size
     return _I386_PAGE_OFFSET + lowmem + _I386_VMALLOC_OFFSET, _I386_VMALLOC_END

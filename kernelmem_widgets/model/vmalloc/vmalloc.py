@@ -260,6 +260,7 @@ class VmallocSpace:
 
     def unwind(self, addr: int) -> None:
         """Undo a :meth:`vmalloc` completely, the virtual range included (an error path's rollback)."""
+        self.area(addr)  # InvalidArgument unless a live area starts there
         area = self._busy.pop(addr)
         for pfn in area.pages:
             self.machine.free_pages(pfn, 0, owner="vmalloc")
@@ -379,8 +380,9 @@ def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
 
     Follows ``__kvmalloc_node_noprof()`` / ``kmalloc_gfp_adjust()`` of mm/slub.c (Linux 6.18).
     """
+    _check_machine(machine, "kvmalloc")
     flags = parse_gfp(gfp)
-    check_size(size, "kvmalloc")
+    size = check_size(size, "kvmalloc")
     attempt = flags
     if size > machine.page_size:
         attempt = flags | {"__GFP_NOWARN"}
@@ -400,10 +402,16 @@ def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
 
 def kvfree(machine, ptr) -> None:
     """``kvfree()``: vfree() for a vmalloc address, kfree() for anything else."""
+    _check_machine(machine, "kvfree")
     if isinstance(ptr, int) and not isinstance(ptr, bool) and machine.vmalloc.is_vmalloc_addr(ptr):
         machine.vmalloc.vfree(ptr)
     else:
         machine.slab.kfree(ptr)
+
+
+def _check_machine(machine, what: str) -> None:
+    if not hasattr(machine, "slab") or not hasattr(machine, "zones"):
+        raise InvalidArgument(f"{what}({machine!r:.60}, ...): the first argument is a Machine")
 
 
 def _require(condition: bool, message: str) -> None:
