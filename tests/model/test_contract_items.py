@@ -36,22 +36,26 @@ def refused(machine, call, error=KernelMemError):
 
 # ---------------------------------------------------------------------- 1. owners and compaction
 def test_compaction_leaves_a_large_kmalloc_where_it_is():
-    """The issue's repro: a movable-mask kmalloc(9000) at pfn 100 must not be migrated."""
+    """The issue's repro, scaled so that the migrate scanner reaches pfn 100 with targets to spare:
+    a movable-mask kmalloc(9000) at pfn 100 among movable user pages must stay where it is."""
     machine = tiny()
-    for _ in range(1500):
+    for _ in range(3800):
         machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 0)
     for pfn in range(100, 104):
         machine.free_pages(pfn, 0)
     ptr = machine.slab.kmalloc(9000, "GFP_HIGHUSER_MOVABLE")
     assert machine.slab._large[ptr][:2] == (100, 2)
-    for pfn in range(1024, 1500, 2):
+    for pfn in range(2048, 3800, 2):
         machine.free_pages(pfn, 0)
     [result] = machine.compact()
-    assert result.nr_migrated > 0 and 100 not in result.moved
+    assert result.nr_migrated > 1000 and 100 not in result.moved
     assert machine.zone_of(100).allocated_order(100) == 2
     machine.check_invariants()
     for _ in range(60):
-        machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 2)
+        try:
+            machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 2)
+        except KernelMemError:
+            break
     machine.slab.kfree(ptr)
     assert machine.zone_of(100).allocated_order(100) is None
     machine.check_invariants()
@@ -71,12 +75,19 @@ def test_compaction_moves_workload_blocks_and_the_workload_follows():
 
 def test_vmalloc_and_slob_pages_stay_put():
     machine = Machine.preset("linux-6.18-tiny", ram="16M", slab_allocator="slob")
+    low = [machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 0) for _ in range(1000)]
     addr = machine.vmalloc.vmalloc(64 * 4096, "GFP_HIGHUSER_MOVABLE")
-    ptrs = [machine.slab.kmalloc(100, "GFP_KERNEL") for _ in range(200)]
+    ptrs = [machine.slab.kmalloc(100, "GFP_HIGHUSER_MOVABLE") for _ in range(200)]
+    high = [machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 0) for _ in range(2600)]
+    for pfn in low[::2] + [pfn for pfn in high if pfn >= 2048][::2]:
+        machine.free_pages(pfn, 0)
     pages = list(machine.vmalloc.area(addr).pages)
     slob_pages = set(machine.slab._slab_at)
-    machine.compact()
+    [result] = machine.compact()
+    assert result.nr_migrated > 0
     assert machine.vmalloc.area(addr).pages == pages and set(machine.slab._slab_at) == slob_pages
+    assert not set(result.moved) & (set(pages) | slob_pages)
+    machine.check_invariants()
     for ptr in ptrs:
         machine.slab.kfree(ptr)
     machine.vmalloc.vfree(addr)
