@@ -247,6 +247,13 @@ def test_impossible_presets_are_refused(changes):
         Machine.preset("linux-6.18-x86_64", ram="64M", **changes)
 
 
+@pytest.mark.parametrize("allocator", ["slub", "slab", "slob"])
+@pytest.mark.parametrize("align", [3, 24, -8, 1 << 20, 8.0, True])
+def test_every_slab_allocator_refuses_an_impossible_align(allocator, align):
+    machine = Machine.preset("linux-6.18-tiny", ram="16M", slab_allocator=allocator)
+    refused(machine, lambda: machine.slab.kmem_cache_create("things", 40, align=align), InvalidArgument)
+
+
 def test_zone_bounds_must_be_integers():
     from kernelmem_widgets.model import Zone
 

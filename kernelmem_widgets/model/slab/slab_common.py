@@ -346,6 +346,16 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         if not 0 < object_size <= self.kmalloc_max_size:
             raise InvalidArgument(f"kmem_cache_create({name}) integrity check failed: object size {object_size} "
                                   f"must be 1..KMALLOC_MAX_SIZE ({self.kmalloc_max_size})")
+        if (isinstance(align, bool) or not isinstance(align, numbers.Integral) or not 0 <= align <= self.page_size
+                or align & (align - 1)):
+            raise InvalidArgument(f"kmem_cache_create({name}): align {align!r:.40} must be 0 or a power of two up to "
+                                  f"PAGE_SIZE ({self.page_size}); SLUB, SLAB and SLOB all round with ALIGN(), which "
+                                  "needs a power of two")
+        for flag, value in (("ctor", ctor), ("rcu", rcu), ("hwcache_align", hwcache_align),
+                            ("reclaim_account", reclaim_account), ("cache_dma", cache_dma), ("account", account)):
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"kmem_cache_create({name}): {flag} must be True or False, not {value!r:.40}")
+        align = int(align)
         cache = self._new_cache(name, object_size, align=align, ctor=ctor, rcu=rcu, hwcache_align=hwcache_align,
                                 reclaim_account=reclaim_account, cache_dma=cache_dma, account=account)
         self.bus.emit("kmem_cache_create", name=name, object_size=object_size, size=cache.size)
