@@ -18,7 +18,7 @@ from ..model.errors import KernelMemError
 from ..model.events import Event
 from ..model.page_alloc.preview import AllocationPreview, allocation_preview
 from ..model.page_alloc.snapshot import free_block_containing
-from ..model.workload import AgingReport, OpResult, Workload, run_ops
+from ..model.workload import MAX_STEPS, AgingReport, OpResult, Workload, run_ops
 from ..views import FragmentationPlot, FreeListBars, MemoryMap, TraceView
 from ..views._binding import INTERMEDIATE_EVENTS, zone_name_for
 from ..views.controls import (RANDOM_BLOCK, action_button, block_dropdown, block_options, gfp_dropdown,
@@ -26,6 +26,7 @@ from ..views.controls import (RANDOM_BLOCK, action_button, block_dropdown, block
 from ..views.narration import (describe_allocation, describe_error, describe_free, describe_moves,
                                describe_split_half, describe_split_take)
 from ..views.palette import order_label
+from ._checks import check_lab_args
 from ._status import SaysWhatHappened
 
 __all__ = ["BuddyLab"]
@@ -92,6 +93,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
 
     def __init__(self, machine, *, zone: str | None = None, seed: int = 0, ops: Sequence[str] | None = None,
                  trace_lines: int = 12) -> None:
+        check_lab_args(machine, seed=seed, ops=ops, trace_lines=trace_lines, zone=zone)
         self.machine = machine
         self.seed = seed
         self.zone_name = zone_name_for(machine, zone)
@@ -129,7 +131,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         self.step_button = action_button(_STEP_LABEL, "show __rmqueue_smallest() and each expand() step, then "
                                          "allocate", "step-forward")
         self.free_button = action_button("free", "__free_pages(page, order) of the chosen block", "minus")
-        self.age_steps = widgets.BoundedIntText(value=5000, min=0, max=10_000_000, step=1000, description="steps",
+        self.age_steps = widgets.BoundedIntText(value=5000, min=0, max=MAX_STEPS, step=1000, description="steps",
                                                 layout=widgets.Layout(width="170px"),
                                                 style={"description_width": "45px"})
         self.age_button = action_button("age the machine", "a seeded mix of allocations and frees, like uptime",
@@ -240,11 +242,16 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         return self._finish_walk(walk)
 
     def age(self, steps: int | None = None) -> AgingReport | None:
-        """Run the seeded workload for ``steps`` allocations and frees (default: ``age_steps``)."""
+        """Run the seeded workload for ``steps`` allocations and frees (default: ``age_steps``).
+
+        At most ``workload.MAX_STEPS`` (1,000,000) per call.  Interrupting the kernel (the stop
+        button of Jupyter, or Ctrl-C) stops aging at the next chunk of 1,000 steps, with the
+        model consistent; the status says how many steps ran.
+        """
         steps = self.age_steps.value if steps is None else steps
         self._end_walk()
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            self._say(f"age failed: steps {steps!r} must be a whole number >= 0", error=True)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
+            self._say(f"age failed: steps {steps!r} must be a whole number 0..{MAX_STEPS:,} in this kit", error=True)
             return None
         report = None
         self.age_button.disabled = True
@@ -281,6 +288,9 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
     def run_ops(self, ops: Sequence[str]) -> list[OpResult]:
         """Play literal operations (``workload.run_ops``); their allocations count as held."""
         self._end_walk()
+        if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+            self._say(f"cannot run {ops!r:.60}: give a list of operations such as ['alloc 3']", error=True)
+            return []
         results: list[OpResult] = []
         with self._action("run operations"):
             self._record_allocations = True
@@ -303,6 +313,8 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         self._update_header()
 
     def close(self) -> None:
+        if "_unsubscribe" not in self.__dict__:  # the constructor refused its arguments: nothing to close
+            return
         self._unsubscribe()
         if self._workload is not None:
             self._workload.close()

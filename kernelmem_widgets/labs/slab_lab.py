@@ -27,15 +27,19 @@ from ..views.size_explorer import SizeExplorer
 from ..views.slab_table import CPU_CHOICES, SlabTop, SlubGeometry
 from ..views.slab_view import SlabView
 from ..views.vmalloc_view import VmallocView
+from ._checks import check_lab_args
 from ._status import SaysWhatHappened
 
-__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS"]
+__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS", "MAX_COUNT"]
 
 #: The lab's tabs, in order.
 SLAB_TABS = ("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")
 
 #: The cache menu's only entry under SLOB, which has one heap for every size and cache.
 SLOB_HEAP = "(the SLOB heap: one for every cache)"
+
+#: Most objects one kmalloc click (or call) allocates in this kit
+MAX_COUNT = 100_000
 
 SLAB_GFP_CHOICES = ("GFP_KERNEL", "GFP_ATOMIC", "GFP_KERNEL|__GFP_RECLAIMABLE", "GFP_KERNEL_ACCOUNT", "GFP_DMA",
                     "GFP_KERNEL|__GFP_ZERO")
@@ -83,6 +87,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
 
     def __init__(self, machine, *, cache: str = "kmalloc-128", seed: int = 0, ops: Sequence[str] | None = None,
                  trace_lines: int = 10, tab: str = "slabs") -> None:
+        check_lab_args(machine, seed=seed, ops=ops, trace_lines=trace_lines)
         if tab not in SLAB_TABS:
             raise InvalidOperation(f"no tab {tab!r}; accepted: {', '.join(SLAB_TABS)}")
         self.machine, self.seed = machine, seed
@@ -197,6 +202,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         count = self.count.value if count is None else count
         gfp = self.gfp.value if gfp is None else gfp
         cpu = self.cpu.value if cpu is None else cpu
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 0 <= count <= MAX_COUNT:
+            self._say(f"kmalloc failed: count {count!r:.40} must be a whole number 0..{MAX_COUNT:,} in this kit",
+                      error=True)
+            return None
         ptrs: list[int] = []
         with self._action(f"kmalloc({size}) x{count}"):
             slab = self.machine.slab
@@ -220,6 +229,9 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     def kfree(self, count: int | None = None, *, random: bool = False) -> list[int]:
         """``kfree()`` the oldest ``count`` pointers you hold (or random ones); returns those freed."""
         count = self.count.value if count is None else count
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            self._say(f"kfree failed: count {count!r:.40} must be a whole number >= 0", error=True)
+            return []
         if not self.held:
             self._say("nothing to free: kmalloc something first")
             return []
@@ -257,6 +269,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         nr_cpus = self.nr_cpus.value if nr_cpus is None else nr_cpus
         allocator = self.allocator.value if allocator is None else allocator
         with self._action("reboot the slab layer"):
+            nr_cpus, allocator = self.machine.slab.check_reboot(nr_cpus, allocator)  # refuse before freeing
             for ptr in self.held:
                 self.machine.slab.kfree(ptr)
             self.held.clear()
@@ -342,6 +355,9 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
 
     def run_ops(self, ops: Sequence[str]) -> list[str]:
         """Play literal operations (see the class docstring); returns one line per operation."""
+        if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+            self._say(f"cannot run {ops!r:.60}: give a list of operations such as ['kmalloc 100 x4']", error=True)
+            return []
         lines = []
         for op in ops:
             words = str(op).split()
@@ -384,6 +400,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                                    "load_module SIZE [RULES]")
 
     def close(self) -> None:
+        if "_unsubscribe" not in self.__dict__:  # the constructor refused its arguments: nothing to close
+            return
         self._unsubscribe()
         for view in (self.slab_view, self.memory_map, self.free_lists, self.slabtop, self.vmalloc_view,
                      self.trace_view):

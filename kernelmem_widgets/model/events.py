@@ -8,6 +8,7 @@ line formats follow include/trace/events/kmem.h and compaction.h (Linux 6.18), w
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -47,7 +48,7 @@ class EventBus:
     final ``batch_end`` event tells views that now is the time to redraw.
     """
 
-    __slots__ = ("listeners", "recorder", "active", "_depth")
+    __slots__ = ("listeners", "recorder", "active", "_depth", "_emitted", "listener_errors")
 
     def __init__(self) -> None:
         self.listeners: tuple[Listener, ...] = ()
@@ -57,6 +58,11 @@ class EventBus:
         #: Whether anything would see an event: hot paths test it before building one.
         self.active = False
         self._depth = 0
+        #: Events emitted so far: a batch in which nothing happened ends without a ``batch_end``
+        self._emitted = 0
+        #: The last exceptions raised by listeners, as ``(listener, exception)``: a listener's bug
+        #: must not escape a model call after the model changed (the caller would lose the result)
+        self.listener_errors: deque[tuple[Listener, BaseException]] = deque(maxlen=20)
 
     def set_recorder(self, recorder: Callable[[tuple[str, dict[str, Any]]], None] | None) -> None:
         self.recorder = recorder
@@ -79,21 +85,31 @@ class EventBus:
         return unsubscribe
 
     def emit(self, kind: str, **data: Any) -> None:
+        """Record and dispatch one event; an exception in a listener is kept in ``listener_errors``
+        and reported as a :class:`RuntimeWarning`, never raised into the model call that emitted."""
+        self._emitted += 1
         if self.recorder is not None:
             self.recorder((kind, data))
         if self.listeners:
             event = Event(kind, data)
             for listener in self.listeners:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception as error:  # noqa: BLE001 - the model already changed: keep going
+                    self.listener_errors.append((listener, error))
+                    warnings.warn(f"an event listener raised {type(error).__name__}: {error} (on {kind}); the "
+                                  "model call went through", RuntimeWarning, stacklevel=2)
 
     @contextmanager
     def batch(self, name: str) -> Iterator[None]:
+        """Group the events of one action; ``batch_end`` follows only if some event was emitted."""
+        start = self._emitted
         self._depth += 1
         try:
             yield
         finally:
             self._depth -= 1
-            if self._depth == 0:
+            if self._depth == 0 and self._emitted != start:
                 self.emit("batch_end", name=name)
 
 
@@ -174,6 +190,10 @@ class Trace:
     def lines(self, last: int | None = None) -> list[str]:
         events = self.events
         if last is not None:
+            if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+                from .errors import InvalidArgument
+
+                raise InvalidArgument(f"last {last!r:.40}: accepted: a count of lines >= 0, or None for all")
             events = events[-last:] if last else []
         return [format_event(event) for event in events]
 

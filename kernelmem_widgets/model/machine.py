@@ -22,6 +22,9 @@ from .errors import AllocationError, BadPageState, InvalidArgument, InvalidOrder
 from .events import EventBus, Trace
 from .page_alloc.gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
 from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
+from .page_alloc.owner import OWNER_CODE, OWNERS, owner_code, owner_hint
+from .errors import InvariantViolation
+from .validate import as_int
 from .presets import Preset, get_preset
 from .units import format_size, memparse
 from .page_alloc.vmstat import fragmentation_index
@@ -29,10 +32,12 @@ from .page_alloc.watermarks import (THP_MODES, calculate_min_free_kbytes, recomm
                          setup_per_zone_lowmem_reserve,
                          setup_per_zone_wmarks, zone_watermark_ok)
 
-__all__ = ["Machine", "direct_compact_priorities"]
+__all__ = ["Machine", "MAX_RAM", "direct_compact_priorities"]
 
 _WMARK_NAMES = {ALLOC_WMARK_MIN: "min", ALLOC_WMARK_LOW: "low", 2: "high"}
 SYSCTL_EXTFRAG_THRESHOLD = 500
+#: The largest RAM a machine of this kit may have: 256 GiB (64 Mi pages of 4 KiB) boots in seconds
+MAX_RAM = 256 << 30
 
 
 class Machine:
@@ -51,6 +56,12 @@ class Machine:
 
     def __init__(self, preset: Preset, ram: str | int | None = None, *, seed: int | None = None,
                  direct_compaction: bool = True, e820=None, cmdline: str | None = None) -> None:
+        if not isinstance(preset, Preset):
+            raise InvalidArgument(f"{preset!r} is not a Preset; use Machine.preset(name) with a name from PRESETS")
+        if seed is not None:
+            seed = as_int(seed, "seed", "an integer >= 0 or None")
+            if seed < 0:
+                raise InvalidArgument(f"seed {seed} is negative; accepted: an integer >= 0 or None")
         self.config = self._preset = preset
         self.ram_bytes = memparse(preset.default_ram if ram is None else ram)
         _check_ram(self.ram_bytes, preset)
@@ -63,6 +74,7 @@ class Machine:
         self._trace = Trace(self.bus)
         self._slab = None
         self._vmalloc = None
+        self._holders: list = []
         self._mmu = None
         self._dma = None
         # chapter 6 (model/boot/): boot from a firmware map and a command line instead of flat RAM
@@ -88,7 +100,7 @@ class Machine:
         if changes:
             try:
                 preset = preset.with_changes(**changes)
-            except TypeError as error:
+            except (TypeError, AttributeError) as error:
                 raise InvalidArgument(f"unknown preset field in {sorted(changes)}: {error}") from None
         return cls(preset, ram, seed=seed, e820=e820, cmdline=cmdline)
 
@@ -152,12 +164,27 @@ class Machine:
         """Reboot: every zone back to its boot state (subscribers stay subscribed)."""
         self._slab = None
         self._vmalloc = None
+        for holder in list(self._holders):
+            holder._machine_reset()
         self._mmu = None
         if self._dma is not None:
             self._dma.close()
         self._dma = None
         self._boot()
         self.bus.emit("reset", ram=self.ram_bytes)
+
+    def add_holder(self, holder) -> None:
+        """Register something that holds blocks of this machine (a workload, a vmalloc window).
+
+        ``holder.owned_blocks()`` yields ``(pfn, order, owner)`` for :meth:`check_invariants` to
+        compare with the zones' records, and ``holder._machine_reset()`` is called on a reboot.
+        """
+        if holder not in self._holders:
+            self._holders.append(holder)
+
+    def remove_holder(self, holder) -> None:
+        if holder in self._holders:
+            self._holders.remove(holder)
 
     def reboot(self, cmdline: str | None = None, e820=None) -> None:
         """Boot again from the firmware map, with a new command line (and map): chapter 6's *boot* button.
@@ -291,21 +318,58 @@ class Machine:
         return self._dma
 
     def zone(self, name: str) -> Zone:
+        """A populated zone by name (any case), e.g. ``machine.zone("Normal")``."""
+        if not isinstance(name, str):
+            raise InvalidArgument(f"zone name {name!r} is not text; this machine has: "
+                                  f"{', '.join(z.name for z in self.zones)}")
         for zone in self.zones:
             if zone.name.lower() == name.lower():
                 return zone
         raise InvalidArgument(f"no populated zone {name!r}; this machine has: {', '.join(z.name for z in self.zones)}")
 
     def zone_of(self, pfn: int) -> Zone:
+        """The zone whose span holds ``pfn``."""
+        pfn = as_int(pfn, "pfn", f"an integer page frame number 0..{self.nr_pages - 1:#x}", PfnOutOfRange)
         for zone in self.zones:
             if zone.contains(pfn):
                 return zone
         raise PfnOutOfRange(f"pfn {pfn:#x} is beyond RAM (pfns 0x0..{self.nr_pages - 1:#x})")
 
     def check_invariants(self) -> None:
-        """Check every zone (see :meth:`Zone.check_invariants`)."""
+        """Check every zone, every layer, and that each owner's records agree with the pages.
+
+        Each zone proves conservation (every managed page free or in one allocated block);
+        then every block the slab layer, the vmalloc windows and the workloads claim must be an
+        allocated block of that order recorded with that owner, claimed once, and no block
+        recorded for those owners may be unclaimed (a leak).
+        """
         for zone in self.zones:
             zone.check_invariants()
+        claims: list[tuple[int, int, str]] = []
+        if self._slab is not None:
+            self._slab.check_invariants()
+            claims.extend(self._slab.owned_blocks())
+        for holder in self._holders:
+            holder.check_invariants()
+            claims.extend(holder.owned_blocks())
+        seen: set[int] = set()
+        for pfn, order, owner in claims:
+            _require(pfn not in seen, f"pfn {pfn:#x} is claimed by two holders")
+            seen.add(pfn)
+            zone = self.zone_of(pfn)
+            slot = pfn - zone._base
+            _require(zone._alloc_order[slot] == order, f"{owner} holds pfn {pfn:#x} order {order} but the zone "
+                     f"records order {zone._alloc_order[slot]}")
+            _require(OWNERS[zone._alloc_owner[slot]] == owner, f"{owner} holds pfn {pfn:#x} but the zone records "
+                     f"owner {OWNERS[zone._alloc_owner[slot]]}")
+        claimed_owners = {OWNER_CODE[name] for name in OWNERS if name != "alloc_pages"}
+        for zone in self.zones:
+            heads = np.flatnonzero(np.frombuffer(zone._alloc_order, dtype=np.uint8) != 0xFF)
+            owners = np.frombuffer(zone._alloc_owner, dtype=np.uint8)[heads]
+            for slot, code in zip(heads.tolist(), owners.tolist()):
+                if code in claimed_owners:
+                    _require(slot + zone._base in seen, f"pfn {slot + zone._base:#x} is recorded for {OWNERS[code]} "
+                             "but nobody holds it (a leak)")
 
     def subscribe(self, listener):
         return self.bus.subscribe(listener)
@@ -323,13 +387,18 @@ class Machine:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ allocation
-    def alloc_pages(self, gfp: str | Gfp, order: int) -> int:
+    def alloc_pages(self, gfp: str | Gfp, order: int, *, owner: str = "alloc_pages") -> int:
         """``alloc_pages(gfp, order)``: the first pfn of ``2**order`` contiguous pages.
 
+        ``owner`` records who holds the block (see :mod:`.page_alloc.owner`); the slab layer,
+        vmalloc and the workload pass their own, and only the same owner may free it.
         Raises :class:`AllocationError` (the kernel's "page allocation failure") with the reason.
         """
         if order.__class__ is not int or not 0 <= order <= self.max_page_order:
-            self._check_order(order)
+            order = self._check_order(order)
+        code = OWNER_CODE.get(owner) if owner.__class__ is str else None
+        if code is None:
+            code = owner_code(owner)
         plan = self._plans.get(gfp) if gfp.__class__ is str else None
         if plan is None:
             plan = self._plan(gfp)
@@ -342,7 +411,7 @@ class Machine:
             self.bus.emit("mm_page_alloc_failed", order=order, gfp=gfp_name(gfp), reason=reason)
             raise AllocationError(f"page allocation failure: order:{order}, mode:({gfp_name(gfp)}): {reason}",
                                   order=order, reason=reason)
-        zone._commit_alloc(slot, order, migratetype)
+        zone._commit_alloc(slot, order, migratetype, code)
         pfn = slot + zone._base
         if flags & ALLOC_HIGHATOMIC:
             zone.reserve_highatomic_pageblock(pfn, order)
@@ -351,8 +420,8 @@ class Machine:
                           gfp=_cached_gfp_name(gfp))
         return pfn
 
-    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int, *,
-                         trace: bool = True) -> tuple[list[int], AllocationError | None]:
+    def alloc_pages_many(self, gfp: str | Gfp, order: int, count: int, *, trace: bool = True,
+                         owner: str = "alloc_pages") -> tuple[list[int], AllocationError | None]:
         """``count`` calls of :meth:`alloc_pages` with one mask and order, at the cost of a few.
 
         The result is exactly ``[alloc_pages(gfp, order) for _ in range(count)]`` (same pfns,
@@ -368,6 +437,7 @@ class Machine:
             raise InvalidArgument(f"count {count!r} must be a whole number of allocations >= 0")
         if order.__class__ is not int or not 0 <= order <= self.max_page_order:
             self._check_order(order)
+        code = owner_code(owner)
         plan = self._plans.get(gfp) if gfp.__class__ is str else None
         if plan is None:
             plan = self._plan(gfp)
@@ -380,7 +450,9 @@ class Machine:
                 taken = self._bulk_fast_path(zonelist, highest, migratetype, order, count - len(pfns))
                 if taken:
                     zone, slots = taken
-                    base = zone._base
+                    base, owners = zone._base, zone._alloc_owner
+                    for slot in slots:
+                        owners[slot] = code
                     if trace and bus.active:
                         for slot in slots:
                             bus.emit("mm_page_alloc", pfn=slot + base, order=order, migratetype=migratetype,
@@ -388,12 +460,12 @@ class Machine:
                     pfns.extend(slot + base for slot in slots)
                     continue
             try:
-                pfns.append(self.alloc_pages(gfp, order))
+                pfns.append(self.alloc_pages(gfp, order, owner=owner))
             except AllocationError as error:
                 return pfns, error
         return pfns, None
 
-    def alloc_pages_bulk(self, gfp: str | Gfp, nr_pages: int) -> list[int]:
+    def alloc_pages_bulk(self, gfp: str | Gfp, nr_pages: int, *, owner: str = "alloc_pages") -> list[int]:
         """``alloc_pages_bulk()`` (mm/page_alloc.c ``alloc_pages_bulk_noprof()``, Linux 6.18).
 
         Up to ``nr_pages`` order-0 pages, possibly fewer: the first zone of the zonelist whose
@@ -408,6 +480,7 @@ class Machine:
             raise InvalidArgument(f"nr_pages {nr_pages!r} must be a whole number of pages >= 0")
         if nr_pages == 0:
             return []
+        code = owner_code(owner)
         plan = self._plans.get(gfp) if gfp.__class__ is str else None
         if plan is None:
             plan = self._plan(gfp)
@@ -418,16 +491,18 @@ class Machine:
             zone = next((z for z in zonelist
                          if zone_watermark_ok(z, 0, z.watermark["low"] + nr_pages, highest, flags)), None)
         if zone is None:
-            return [self.alloc_pages(gfp, 0)]
+            return [self.alloc_pages(gfp, 0, owner=owner)]
         slots = [] if zone.nr_free_cma else zone._rmqueue_smallest_many(0, migratetype, nr_pages)
+        for slot in slots:
+            zone._alloc_owner[slot] = code
         while len(slots) < nr_pages:
             slot = zone._rmqueue(0, migratetype, flags)
             if slot < 0:
                 break
-            zone._commit_alloc(slot, 0, migratetype)
+            zone._commit_alloc(slot, 0, migratetype, code)
             slots.append(slot)
         if not slots:
-            return [self.alloc_pages(gfp, 0)]
+            return [self.alloc_pages(gfp, 0, owner=owner)]
         return [slot + zone._base for slot in slots]
 
     def _bulk_fast_path(self, zonelist, highest, migratetype, order, wanted):
@@ -454,6 +529,8 @@ class Machine:
 
     def _plan(self, gfp: str | Gfp) -> tuple:
         """What a GFP mask decides before any list is looked at; cached per mask string."""
+        if len(self._plans) >= 256:
+            self._plans.clear()  # a bounded cache: a loop over many spellings must not grow it
         flags = parse_gfp(gfp)
         highest = self._highest_zoneidx(flags)
         migratetype = gfp_migratetype(flags) if self.mobility_grouping else MIGRATE_UNMOVABLE
@@ -463,19 +540,28 @@ class Machine:
             self._plans[gfp] = plan
         return plan
 
-    def free_pages(self, pfn: int, order: int) -> None:
-        """``__free_pages(page, order)`` for a block from :meth:`alloc_pages`."""
-        self._check_order(order)
+    def free_pages(self, pfn: int, order: int, *, owner: str = "alloc_pages") -> None:
+        """``__free_pages(page, order)`` for a block from :meth:`alloc_pages` with the same ``owner``."""
+        order = self._check_order(order)
         if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
             raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
-        self.zone_of(pfn).free_pages(pfn, order)
+        pfn = int(pfn)
+        self.zone_of(pfn).free_pages(pfn, order, owner=owner)
 
-    def free_pages_many(self, blocks: Iterable[tuple[int, int]], *, trace: bool = True) -> None:
+    def free_pages_many(self, blocks: Iterable[tuple[int, int]], *, trace: bool = True,
+                        owner: str = "alloc_pages") -> None:
         """:meth:`free_pages` for each ``(pfn, order)`` in turn, as ``free_unref_folios()``
         frees a batch: the same lists as one call each.  Every block is checked first (an
         allocated block's head, with its order, each once), so a bad one changes nothing.
         ``trace=False`` leaves out the ``mm_page_free`` events."""
+        if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__iter__"):
+            raise InvalidArgument(f"blocks {blocks!r:.60}: accepted: an iterable of (pfn, order) pairs")
         blocks = list(blocks)
+        if not all(isinstance(block, (tuple, list)) and len(block) == 2 for block in blocks):
+            raise InvalidArgument("blocks: accepted: (pfn, order) pairs, each a block from alloc_pages()")
+        if not isinstance(trace, bool):
+            raise InvalidArgument(f"trace {trace!r:.40}: accepted: True or False")
+        code = owner_code(owner)
         if not blocks:
             return
         try:
@@ -509,13 +595,18 @@ class Machine:
             if wrong.any():
                 where = int(np.flatnonzero(mine)[np.argmax(wrong)])
                 zone._check_allocated(int(pfns[where]) - zone._base, int(orders[where]))
+            held = np.frombuffer(zone._alloc_owner, dtype=np.uint8)[pfns[mine] - zone._base]
+            if (held != code).any():
+                where = int(pfns[mine][np.argmax(held != code)])
+                raise BadPageState(f"BUG: Bad page state: pfn {where:#x} freed by {owner} but "
+                                   f"{owner_hint(int(held[np.argmax(held != code)]))}")
         if len(np.unique(pfns)) != len(pfns):
             raise BadPageState("BUG: Bad page state: the same block appears twice in one batch of frees "
                                "(a double free); each (pfn, order) may be freed once")
         if trace:
             zones = [self.zones[index] for index in zone_index.tolist()]
             for zone, pfn, order in zip(zones, pfns.tolist(), orders.tolist()):
-                zone.free_pages(pfn, order)
+                zone.free_pages(pfn, order, owner=owner)
             return
         for index, zone in enumerate(self.zones):  # zone by zone: frees in different zones commute
             mine = zone_index == index
@@ -619,20 +710,23 @@ class Machine:
 
     def compact(self, zone: str | None = None, order: int = -1) -> list[CompactionResult]:
         """Compact one zone or every zone, as writing 1 to /proc/sys/vm/compact_memory does."""
+        order = as_int(order, "compaction order", f"-1 (whole zone) or 0..{self.max_page_order}", InvalidOrder)
         if order != -1:
-            self._check_order(order)
+            order = self._check_order(order)
         zones = [self.zone(zone)] if zone is not None else list(self.zones)
         with self.bus.batch("compact"):
             return [compact_zone(z, order) for z in zones]
 
     # ------------------------------------------------------------------ helpers
-    def _check_order(self, order: int) -> None:
+    def _check_order(self, order: int) -> int:
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
             raise InvalidOrder(f"order {order!r} is not an integer; accepted: 0..{self.max_page_order}")
+        order = int(order)
         if not 0 <= order <= self.max_page_order:
             what = "is negative" if order < 0 else f"exceeds MAX_PAGE_ORDER {self.max_page_order}"
             raise InvalidOrder(f"order {order} {what}; accepted: 0..{self.max_page_order} "
                                f"(order {self.max_page_order} = {format_size(self.page_size << self.max_page_order)})")
+        return order
 
     def _highest_zoneidx(self, gfp: Gfp) -> int:
         """``gfp_zone()`` mapped onto this machine's zones (absent zones fold into Normal)."""
@@ -732,5 +826,11 @@ def _check_ram(ram_bytes: int, preset: Preset) -> None:
     if preset.transparent_hugepage is not None and preset.transparent_hugepage not in THP_MODES:
         raise InvalidArgument(f"transparent_hugepage {preset.transparent_hugepage!r} is not a THP mode; accepted: "
                               f"{', '.join(map(repr, THP_MODES))} or None (a kernel without CONFIG_TRANSPARENT_HUGEPAGE)")
-    if ram_bytes > (1 << 40):
-        raise InvalidArgument(f"RAM of {format_size(ram_bytes)} is more than this model handles (1 TiB)")
+    if ram_bytes > MAX_RAM:
+        raise InvalidArgument(f"RAM of {format_size(ram_bytes)} is more than this kit models: RAM up to "
+                              f"{format_size(MAX_RAM)} in this kit (a zone's tables take a few bytes per page)")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise InvariantViolation(message)

@@ -19,6 +19,8 @@ swap, kernel stacks, per-cpu areas, hugetlbfs pools) is 0.  VmallocTotal is VMAL
 
 from __future__ import annotations
 
+from .errors import InvalidArgument
+
 __all__ = ["render_meminfo", "meminfo_values"]
 
 
@@ -72,6 +74,16 @@ def meminfo_values(machine, mms=()) -> dict[str, int]:
 
 def render_meminfo(machine, mms=()) -> str:
     """The whole of /proc/meminfo for the machine's state (and the user address spaces ``mms``)."""
+    from .machine import Machine
+
+    if not isinstance(machine, Machine):
+        raise InvalidArgument(f"{machine!r:.60}: accepted: a Machine")
+    if isinstance(mms, (str, bytes)) or not isinstance(mms, (list, tuple)):
+        raise InvalidArgument(f"mms {mms!r:.60}: accepted: a list of user address spaces (MmStruct objects)")
+    from .mmu.mm import MmStruct
+
+    if not all(isinstance(mm, MmStruct) for mm in mms):
+        raise InvalidArgument(f"mms {mms!r:.60}: accepted: a list of user address spaces (MmStruct objects)")
     page_kb = machine.page_size // 1024
     v = meminfo_values(machine, mms)
     kb = lambda label, pages: _kb(label, pages, page_kb)  # noqa: E731

@@ -6,9 +6,10 @@ allocator.  Each preset names where its numbers come from.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 
-from .errors import UnknownPreset
+from .errors import InvalidArgument, UnknownPreset
 
 __all__ = ["Preset", "PRESETS", "get_preset"]
 
@@ -73,6 +74,9 @@ class Preset:
     #: CONFIG_SLAB_BUCKETS (6.11+): the kmalloc_buckets cache backing kmem_buckets_create()
     slab_buckets: bool = True
 
+    def __post_init__(self) -> None:
+        _check_preset(self)
+
     @property
     def zone_names(self) -> tuple[str, ...]:
         """Zone indexes as the kernel numbers them: the preset's zones, then ZONE_MOVABLE."""
@@ -80,7 +84,66 @@ class Preset:
         return names if "Movable" in names else names + ("Movable",)
 
     def with_changes(self, **changes: object) -> "Preset":
+        """A copy with some fields changed (``nr_cpus=8``); the result is validated like a new preset."""
         return replace(self, **changes)
+
+
+#: The zone names a preset may use, in the kernel's zone-index order (enum zone_type)
+ZONE_ORDER = ("DMA", "DMA32", "Normal", "HighMem", "Movable")
+
+
+def _whole(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise InvalidArgument(f"preset field {name}={value!r:.40}: accepted: an integer {low}..{high:,}")
+    return int(value)
+
+
+def _check_preset(preset: "Preset") -> None:
+    """Refuse a preset no kernel could boot with, naming the field and what is accepted."""
+    for name in ("name", "kernel_version", "arch", "description", "default_ram"):
+        if not isinstance(getattr(preset, name), str):
+            raise InvalidArgument(f"preset field {name} must be text, not {type(getattr(preset, name)).__name__}")
+    page_size = _whole(preset.page_size, "page_size", 1024, 1 << 16)
+    if page_size & (page_size - 1):
+        raise InvalidArgument(f"preset field page_size={page_size}: accepted: a power of two, 1024..65536")
+    max_order = _whole(preset.max_page_order, "max_page_order", 0, 20)
+    _whole(preset.pageblock_order, "pageblock_order", 0, max_order)
+    _whole(preset.nr_cpus, "nr_cpus", 1, 8192)
+    _whole(preset.watermark_scale_factor, "watermark_scale_factor", 1, 3000)  # the sysctl's range
+    _whole(preset.cache_line_size, "cache_line_size", 8, 4096)
+    zones = preset.zones
+    if not isinstance(zones, tuple) or not zones or not all(isinstance(z, tuple) and len(z) == 2 for z in zones):
+        raise InvalidArgument(f"preset field zones={zones!r:.80}: accepted: a non-empty tuple of (zone name, end "
+                              "address or None), e.g. (('DMA', 16 << 20), ('Normal', None))")
+    names = [zone_name for zone_name, _end in zones]
+    if any(name not in ZONE_ORDER for name in names) or len(set(names)) != len(names) or "Normal" not in names:
+        raise InvalidArgument(f"preset zones {names}: accepted: distinct names among {', '.join(ZONE_ORDER)}, "
+                              "Normal included")
+    if [ZONE_ORDER.index(name) for name in names] != sorted(ZONE_ORDER.index(name) for name in names):
+        raise InvalidArgument(f"preset zones {names} are out of order; the kernel's order is {', '.join(ZONE_ORDER)}")
+    previous = 0
+    for index, (zone_name, end) in enumerate(zones):
+        if end is None:
+            if index != len(zones) - 1:
+                raise InvalidArgument(f"preset zone {zone_name}: only the last zone may end at None (the rest of RAM)")
+            continue
+        end = _whole(end, f"zones[{zone_name}] end", 1, 1 << 52)
+        if end <= previous:
+            raise InvalidArgument(f"preset zone {zone_name} ends at {end:#x}, not above the zone before it")
+        previous = end
+    if not isinstance(preset.reserved, tuple) or not all(
+            isinstance(r, tuple) and len(r) == 2 and _whole(r[0], "reserved start", 0, 1 << 52) < _whole(
+                r[1], "reserved end", 1, 1 << 52) for r in preset.reserved):
+        raise InvalidArgument("preset field reserved: accepted: a tuple of (start, end) byte ranges, start < end")
+    ratios = preset.lowmem_reserve_ratio
+    if not isinstance(ratios, dict) or not all(isinstance(k, str) for k in ratios):
+        raise InvalidArgument("preset field lowmem_reserve_ratio: accepted: {zone name: ratio >= 0}")
+    for key, ratio in ratios.items():
+        _whole(ratio, f"lowmem_reserve_ratio[{key}]", 0, 1 << 31)
+    if preset.slab_allocator not in ("slub", "slab", "slob"):
+        raise InvalidArgument(f"preset field slab_allocator={preset.slab_allocator!r:.40}: accepted: slub, slab, slob")
+    for name in ("page_offset", "vmalloc_start", "vmalloc_size", "modules_vaddr", "modules_end"):
+        _whole(getattr(preset, name), name, 0, (1 << 64) - 1)
 
 
 _MiB = 1 << 20
@@ -150,5 +213,5 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise UnknownPreset(f"unknown machine preset {name!r}; accepted: {', '.join(PRESETS)}") from None

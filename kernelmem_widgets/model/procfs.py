@@ -14,9 +14,9 @@
 
 from __future__ import annotations
 
-import re
 from .page_alloc.buddy import Zone
 from .errors import InvalidArgument
+from .validate import as_text, parse_count
 from .page_alloc.mmzone import MIGRATE_CMA, MIGRATE_TYPES, MIGRATETYPE_NAMES
 from .meminfo import render_meminfo
 from .slab.slabinfo import parse_slabinfo, render_slabinfo
@@ -33,6 +33,8 @@ PAGETYPEINFO_CAP = 100000
 
 def _zones(source) -> list[Zone]:
     zones = source.zones if hasattr(source, "zones") else list(source) if isinstance(source, (list, tuple)) else [source]
+    if not all(isinstance(zone, Zone) for zone in zones):
+        raise InvalidArgument(f"{source!r:.60}: accepted: a Machine, a Zone, or a list of Zones")
     return [zone for zone in zones if zone.populated]
 
 
@@ -49,21 +51,51 @@ def render_buddyinfo(source) -> str:
     return "".join(lines)
 
 
-_BUDDY_LINE = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)\s+((?:\d+\s*)+)$")
+def _text(text, what: str) -> str:
+    return as_text(text, what, f"the text of {what} (str, e.g. Path('{what}').read_text())")
+
+
+def _node_zone(tokens: list[str], number: int, what: str, zone_comma: bool) -> tuple[int, str]:
+    """``Node N, zone NAME`` (``NAME,`` when ``zone_comma``) from the first four tokens of a line."""
+    if len(tokens) < 4 or tokens[0] != "Node" or not tokens[1].endswith(",") or tokens[2] != "zone":
+        raise InvalidArgument(f"line {number} of {what} does not start with 'Node N, zone NAME'")
+    node = parse_count(tokens[1][:-1], f"line {number} of {what}, node")
+    name = tokens[3]
+    if zone_comma:
+        if not name.endswith(","):
+            raise InvalidArgument(f"line {number} of {what}: zone name {name[:40]!r} must end with ','")
+        name = name[:-1]
+    if not name.isascii() or not name.isidentifier() or len(name) > 16:
+        raise InvalidArgument(f"line {number} of {what}: {name[:40]!r} is not a zone name")
+    return node, name
+
+
+_MAX_ORDERS = 21
 
 
 def parse_buddyinfo(text: str) -> dict[tuple[int, str], list[int]]:
-    """``{(node, zone_name): [nr_free for each order]}`` from /proc/buddyinfo text."""
+    """``{(node, zone_name): [nr_free for each order]}`` from /proc/buddyinfo text.
+
+    Reads each line as whitespace-separated tokens (linear time on any input): ``Node N, zone
+    NAME`` and then one decimal count per order (1 to 21 of them, the same number on every
+    line).  Anything else raises :class:`InvalidArgument` naming the line.
+    """
+    text = _text(text, "/proc/buddyinfo")
     result: dict[tuple[int, str], list[int]] = {}
+    width = None
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        tokens = line.split()
+        if not tokens:
             continue
-        match = _BUDDY_LINE.match(line.strip())
-        if match is None:
-            raise InvalidArgument(
-                f"line {number} of buddyinfo is not 'Node N, zone NAME count count ...': {line!r}")
-        node, zone, counts = match.groups()
-        result[(int(node), zone)] = [int(value) for value in counts.split()]
+        node, zone = _node_zone(tokens, number, "buddyinfo", False)
+        counts = [parse_count(token, f"line {number} of buddyinfo") for token in tokens[4:]]
+        if not 1 <= len(counts) <= _MAX_ORDERS or (width is not None and len(counts) != width):
+            raise InvalidArgument(f"line {number} of buddyinfo has {len(counts)} counts; accepted: one per order, "
+                                  f"1..{_MAX_ORDERS}, the same on every line" + (f" ({width})" if width else ""))
+        if (node, zone) in result:
+            raise InvalidArgument(f"line {number} of buddyinfo repeats node {node}, zone {zone}")
+        width = len(counts)
+        result[(node, zone)] = counts
     return result
 
 
@@ -124,8 +156,19 @@ def render_pagetypeinfo(source, *, config_cma: bool | None = None) -> str:
     return "".join(out)
 
 
-_FREE_ROW = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+),\s+type\s+(\S+)\s+(.*)$")
-_BLOCK_ROW = re.compile(r"^Node\s+(\d+),\s+zone\s+(\S+)\s+([\d\s]+)$")
+#: Migrate type names a pagetypeinfo may show: Linux 6.18's, and "Reserve" (MIGRATE_RESERVE, before 4.4)
+_KNOWN_TYPES = frozenset(MIGRATETYPE_NAMES) | {"Reserve"}
+
+
+def _header_number(stripped: str, number: int) -> int:
+    return parse_count(stripped.split(":", 1)[1].strip(), f"line {number} of pagetypeinfo")
+
+
+def _type_name(name: str, number: int) -> str:
+    if name not in _KNOWN_TYPES:
+        raise InvalidArgument(f"line {number} of pagetypeinfo: unknown migrate type {name[:40]!r}; accepted: "
+                              + ", ".join(sorted(_KNOWN_TYPES)))
+    return name
 
 
 def parse_pagetypeinfo(text: str) -> dict:
@@ -133,24 +176,48 @@ def parse_pagetypeinfo(text: str) -> dict:
 
     Returns ``{"pageblock_order": int, "pages_per_block": int,
     "free": {(node, zone, type): [count per order]}, "blocks": {(node, zone): {type: count}}}``.
-    A capped cell (``>100000``) is returned as 100000.
+    A capped cell (``>100000``) is returned as 100000.  The "Number of mixed blocks" table of
+    CONFIG_PAGE_OWNER kernels is read and checked but not returned.  Lines are read as tokens,
+    in linear time; anything that is not one of the file's rows raises :class:`InvalidArgument`.
     """
+    text = _text(text, "/proc/pagetypeinfo")
     result: dict = {"pageblock_order": None, "pages_per_block": None, "free": {}, "blocks": {}}
     block_types: list[str] = []
-    for line in text.splitlines():
+    section = None
+    for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
+        tokens = stripped.split()
+        if not tokens:
+            continue
         if stripped.startswith("Page block order:"):
-            result["pageblock_order"] = int(stripped.split(":")[1])
+            result["pageblock_order"] = _header_number(stripped, number)
+        elif result["pageblock_order"] is None:
+            break  # the file's first line is this header: anything else is not pagetypeinfo
         elif stripped.startswith("Pages per block:"):
-            result["pages_per_block"] = int(stripped.split(":")[1])
-        elif stripped.startswith("Number of blocks type"):
-            block_types = stripped[len("Number of blocks type"):].split()
-        elif (match := _FREE_ROW.match(stripped)) is not None:
-            node, zone, mtype, cells = match.groups()
-            result["free"][(int(node), zone, mtype)] = [int(cell.lstrip(">")) for cell in cells.split()]
-        elif block_types and (match := _BLOCK_ROW.match(stripped)) is not None:
-            node, zone, cells = match.groups()
-            result["blocks"][(int(node), zone)] = dict(zip(block_types, (int(c) for c in cells.split())))
+            result["pages_per_block"] = _header_number(stripped, number)
+        elif stripped.startswith("Free pages count per migrate type at order"):
+            section = "free"
+        elif stripped.startswith("Number of blocks type") or stripped.startswith("Number of mixed blocks"):
+            section = "blocks" if tokens[2] == "blocks" else "mixed"
+            block_types = [_type_name(name, number) for name in tokens[4:]]
+        elif section == "free" and len(tokens) > 6 and tokens[4] == "type":
+            node, zone = _node_zone(tokens, number, "pagetypeinfo", True)
+            cells = [parse_count(cell[1:] if cell.startswith(">") else cell, f"line {number} of pagetypeinfo")
+                     for cell in tokens[6:]]
+            if len(cells) > _MAX_ORDERS:
+                raise InvalidArgument(f"line {number} of pagetypeinfo has {len(cells)} orders (at most {_MAX_ORDERS})")
+            result["free"][(node, zone, _type_name(tokens[5], number))] = cells
+        elif section in ("blocks", "mixed"):
+            node, zone = _node_zone(tokens, number, "pagetypeinfo", False)
+            cells = [parse_count(cell, f"line {number} of pagetypeinfo") for cell in tokens[4:]]
+            if len(cells) != len(block_types):
+                raise InvalidArgument(f"line {number} of pagetypeinfo has {len(cells)} block counts for "
+                                      f"{len(block_types)} migrate types")
+            if section == "blocks":
+                result["blocks"][(node, zone)] = dict(zip(block_types, cells))
+        else:
+            shown = stripped if len(stripped) <= 60 else stripped[:60] + "..."
+            raise InvalidArgument(f"line {number} of pagetypeinfo is not a pagetypeinfo row: {shown!r}")
     if result["pageblock_order"] is None:
         raise InvalidArgument("not /proc/pagetypeinfo text: no 'Page block order:' line")
     return result
@@ -181,5 +248,11 @@ def render_iomem(source, *, privileged: bool = True) -> str:
 
     ``privileged=False`` shows what a reader without CAP_SYS_ADMIN sees: every address zero.
     """
-    root = source.iomem if hasattr(source, "iomem") else source
+    from .boot.iomem import Resource
+
+    if not isinstance(privileged, bool):
+        raise InvalidArgument(f"privileged {privileged!r:.40}: accepted: True (root) or False (a user)")
+    root = source.iomem if hasattr(type(source), "iomem") else source
+    if not isinstance(root, Resource):
+        raise InvalidArgument(f"{source!r:.60}: accepted: a Machine booted from a firmware map, or its iomem tree")
     return _render_iomem_tree(root, privileged=privileged)

@@ -23,7 +23,7 @@ _ACCEPTED = (
     "one of K, M, G, T, P, E (any case, optionally with 'iB' or 'B'), e.g. '4096', '8K', '0x1000', "
     "'1G', '4 MiB'"
 )
-_NUMBER = re.compile(r"\s*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\s*([KMGTPEkmgtpe]?)(i?[bB])?\s*$")
+_NUMBER = re.compile(r"[ \t]*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)[ \t]*([KMGTPEkmgtpe]?)(i?[bB])?[ \t]*\Z", re.ASCII)
 
 
 def memparse(text: str | int) -> int:
@@ -52,10 +52,14 @@ def memparse(text: str | int) -> int:
         return text
     if not isinstance(text, str):
         raise InvalidSize(f"size {text!r} is a {type(text).__name__}, not a size; {_ACCEPTED}")
+    if len(text) > 64:
+        raise InvalidSize(f"size text of {len(text):,} characters is not a size (at most 64 are read); {_ACCEPTED}")
     match = _NUMBER.match(text)
     if match is None:
         raise InvalidSize(f"{text!r} is not a size; {_ACCEPTED}")
     number, suffix, _unit = match.groups()
+    if len(number.lstrip("0xX")) > 22:
+        raise InvalidSize(f"{text!r} has more digits than any size (2**64 has 20); {_ACCEPTED}")
     return _strtoull(number) << SUFFIX_SHIFTS.get(suffix.upper(), 0)
 
 
@@ -83,6 +87,9 @@ def format_size(nbytes: int) -> str:
     >>> format_size(3 << 29)
     '1.5 GiB'
     """
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, float)) and not hasattr(nbytes, "__index__") \
+            or nbytes != nbytes or nbytes in (float("inf"), float("-inf")):
+        raise InvalidSize(f"format_size({nbytes!r:.40}): accepted: a finite number of bytes")
     if nbytes < 0:
         return "-" + format_size(-nbytes)
     unit = 0

@@ -13,14 +13,27 @@ are what fragments a machine that has been up for a week.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
+
+import numbers
+import signal
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
-from .errors import InvalidOperation, KernelMemError
+from .errors import InvalidOperation, InvariantViolation, KernelMemError
+from .page_alloc.gfp import gfp_zone, parse_gfp
 from .units import format_size
+from .validate import as_int, as_text
 
-__all__ = ["Workload", "AgingReport", "OpResult", "run_ops", "parse_op", "UPTIME_MIX", "WEEK_MIX"]
+__all__ = ["Workload", "AgingReport", "OpResult", "run_ops", "parse_op", "UPTIME_MIX", "WEEK_MIX", "MAX_STEPS",
+           "MAX_OPS"]
+
+#: Most aging steps one call runs (about 10 s on the CI machine; a lab may call again)
+MAX_STEPS = 1_000_000
+#: Most literal operations one run_ops() call plays
+MAX_OPS = 10_000
 
 #: (gfp, order, share of allocations, share of those never freed); order -1 is a kernel stack
 #: (order 0 with the preset's CONFIG_VMAP_STACK, else its THREAD_SIZE_ORDER)
@@ -68,10 +81,11 @@ class AgingReport:
     first_failure: str = ""
     pages_in_use: int = 0
     managed_pages: int = 0
+    cancelled: bool = False
 
     def summary(self) -> str:
-        text = (f"{self.steps:,} steps: {self.allocations:,} allocations, {self.frees:,} frees, "
-                f"{self.failures:,} failed, {self.pinned_blocks:,} blocks held for good")
+        text = (f"{self.steps:,} steps{' (cancelled)' if self.cancelled else ''}: {self.allocations:,} allocations, "
+                f"{self.frees:,} frees, {self.failures:,} failed, {self.pinned_blocks:,} blocks held for good")
         if self.managed_pages:
             text += f"; {self.pages_in_use:,} of {self.managed_pages:,} pages in use ({self.pages_in_use / self.managed_pages:.0%})"
         return text
@@ -86,13 +100,17 @@ class Workload:
 
     def __init__(self, machine, seed: int = 0, mix: Sequence[tuple[str, int, float, float]] = UPTIME_MIX,
                  fill: float = 0.85) -> None:
-        if not 0 < fill < 1:
-            raise InvalidOperation(f"fill {fill} must be between 0 and 1 (the share of RAM the workload keeps in use)")
+        if isinstance(fill, bool) or not isinstance(fill, numbers.Real) or not 0 < fill < 1:
+            raise InvalidOperation(f"fill {fill!r:.40} must be a number between 0 and 1 (the share of RAM the "
+                                   "workload keeps in use)")
+        seed = as_int(seed, "seed", "an integer >= 0", InvalidOperation)
+        if seed < 0:
+            raise InvalidOperation(f"seed {seed} is negative; accepted: an integer >= 0")
+        self.mix = _check_mix(mix, machine)
         self.machine = machine
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.mix = tuple(mix)
-        self.fill = fill
+        self.fill = float(fill)
         weights = np.array([share for _gfp, _order, share, _pin in self.mix], dtype=float)
         self._cumulative = np.cumsum(weights / weights.sum())
         self._held_pfn: list[int] = []
@@ -100,6 +118,7 @@ class Workload:
         self._position = np.full(machine.nr_pages, -1, dtype=np.int64)
         self.pinned: list[tuple[int, int]] = []
         self._unsubscribe = machine.bus.subscribe(self._follow_migration)
+        machine.add_holder(self)
 
     @property
     def held_pages(self) -> int:
@@ -108,6 +127,24 @@ class Workload:
     def held_blocks(self) -> list[tuple[int, int]]:
         """The (pfn, order) blocks this workload may still free."""
         return list(zip(self._held_pfn, self._held_order))
+
+    def owned_blocks(self):
+        """``(pfn, order, "workload")`` of every block held, pinned ones included (for ``check_invariants``)."""
+        for pfn, order in self.held_blocks() + self.pinned:
+            yield pfn, order, "workload"
+
+    def check_invariants(self) -> None:
+        """The position index agrees with the held lists."""
+        indexed = np.flatnonzero(self._position >= 0)
+        if (len(indexed) != len(self._held_pfn) or len(self._held_order) != len(self._held_pfn)
+                or any(self._held_pfn[self._position[pfn]] != pfn for pfn in indexed.tolist())):
+            raise InvariantViolation("workload: the pfn index disagrees with the held blocks")
+
+    def _machine_reset(self) -> None:
+        self._held_pfn.clear()
+        self._held_order.clear()
+        self._position[:] = -1
+        self.pinned.clear()
 
     def _follow_migration(self, event) -> None:
         kind = event.kind
@@ -147,28 +184,39 @@ class Workload:
         return pfn, order
 
     def age(self, steps: int | None = None, *, progress: Callable[[int, int], None] | None = None,
-            chunk: int = 1000, rounds: int = 2) -> AgingReport:
+            chunk: int = 1000, rounds: int = 2, cancel: Callable[[], bool] | None = None) -> AgingReport:
         """Age the machine.
 
-        With ``steps``, run that many single allocations or frees of the workload's mix,
-        keeping about ``fill`` of RAM in use.  Without, play "a week of uptime" at the
-        machine's real size (:meth:`age_week`).  ``progress(done, total)`` is called as it goes.
+        With ``steps`` (at most :data:`MAX_STEPS`), run that many single allocations or frees of
+        the workload's mix, keeping about ``fill`` of RAM in use, in chunks of ``chunk`` steps;
+        after each, ``progress(done, steps)`` is called and, when ``cancel()`` returns true (or
+        Ctrl-C / Jupyter's interrupt was pressed), aging stops there (``report.cancelled``;
+        ``report.steps`` is what ran), the model consistent.  Without ``steps``, play "a week of
+        uptime" at the machine's real size (:meth:`age_week`).
         """
+        for name, callback in (("progress", progress), ("cancel", cancel)):
+            if callback is not None and not callable(callback):
+                raise InvalidOperation(f"{name} must be a function or None, not {type(callback).__name__}")
         if steps is None:
             return self.age_week(rounds=rounds, progress=progress)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-            raise InvalidOperation(f"steps {steps!r} is not a whole number of operations")
-        if steps < 0:
-            raise InvalidOperation(f"steps {steps} is negative; give a count of operations >= 0")
-        steps = int(steps)
+        steps = as_int(steps, "steps", f"0..{MAX_STEPS:,}", InvalidOperation)
+        if not 0 <= steps <= MAX_STEPS:
+            raise InvalidOperation(f"steps {steps:,}: accepted: 0..{MAX_STEPS:,} steps per call in this kit "
+                                   "(about 10 s of work; call again to age further)")
+        chunk = as_int(chunk, "chunk", "1..1,000,000", InvalidOperation)
+        if not 1 <= chunk <= 1_000_000:
+            raise InvalidOperation(f"chunk {chunk}: accepted: 1..1,000,000 steps")
         report = AgingReport(steps)
         target = self.fill * sum(zone.managed_pages for zone in self.machine.zones)
-        with self.machine.bus.batch("age"):
+        with self.machine.bus.batch("age"), _interrupt_flag() as interrupted:
             for start in range(0, steps, chunk):
                 count = min(chunk, steps - start)
                 self._run_chunk(count, target, report)
                 if progress is not None:
                     progress(start + count, steps)
+                if start + count < steps and (interrupted or (cancel is not None and cancel())):
+                    report.steps, report.cancelled = start + count, True
+                    break
         self._finish_report(report)
         return report
 
@@ -228,7 +276,7 @@ class Workload:
             kind = int(np.searchsorted(cumulative, rng.random(), side="right"))
             gfp, order, pinned_share = kinds[min(kind, len(kinds) - 1)]
             count = max(1, min(_RUN_PAGES, target - in_use) >> order)
-            pfns, error = machine.alloc_pages_many(gfp, order, count, trace=False)
+            pfns, error = machine.alloc_pages_many(gfp, order, count, trace=False, owner="workload")
             report.allocations += len(pfns)
             in_use += len(pfns) << order
             if pfns:
@@ -260,7 +308,8 @@ class Workload:
         number = int(np.searchsorted(sizes, pages, side="left")) + 1
         chosen = chosen[:min(number, len(chosen))]
         pfn_arr = np.fromiter(self._held_pfn, dtype=np.int64, count=count)
-        self.machine.free_pages_many(zip(pfn_arr[chosen].tolist(), order_arr[chosen].tolist()), trace=False)
+        self.machine.free_pages_many(zip(pfn_arr[chosen].tolist(), order_arr[chosen].tolist()), trace=False,
+                                     owner="workload")
         report.frees += len(chosen)
         keep = np.ones(count, dtype=bool)
         keep[chosen] = False
@@ -289,7 +338,7 @@ class Workload:
         gfp, order, _share, pinned_share = self.mix[kind]
         order = self._stack_order(order)
         try:
-            pfn = self.machine.alloc_pages(gfp, order)
+            pfn = self.machine.alloc_pages(gfp, order, owner="workload")
         except KernelMemError as error:
             report.failures += 1
             report.first_failure = report.first_failure or str(error)
@@ -302,19 +351,68 @@ class Workload:
 
     def _free_one(self, index: int) -> None:
         pfn, order = self._release(index)
-        self.machine.free_pages(pfn, order)
+        self.machine.free_pages(pfn, order, owner="workload")
 
     def free_all(self) -> int:
         """Free every block this workload holds, pinned ones included; returns the count."""
         blocks = self.held_blocks() + self.pinned
         with self.machine.bus.batch("free_all"):
-            self.machine.free_pages_many(blocks)
+            self.machine.free_pages_many(blocks, owner="workload")
         self._held_pfn, self._held_order, self.pinned = [], [], []
         self._position[:] = -1
         return len(blocks)
 
     def close(self) -> None:
+        """Stop following the machine (the blocks stay allocated: ``free_all()`` first to give them back)."""
         self._unsubscribe()
+        if not self._held_pfn and not self.pinned:
+            self.machine.remove_holder(self)
+
+
+@contextmanager
+def _interrupt_flag() -> Iterator[list]:
+    """While aging runs in the main thread, SIGINT (Ctrl-C, Jupyter's interrupt button) only sets a
+    flag, read between chunks: a KeyboardInterrupt in the middle of a step would leave a block
+    allocated but not yet held.  Elsewhere (a thread) the flag is never set."""
+    flag: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda _signum, _frame: flag.append(True))
+    except ValueError:  # not the main interpreter
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _check_mix(mix, machine) -> tuple[tuple[str, int, float, float], ...]:
+    """A workload mix: (gfp, order, share, pinned share) rows with a valid mask and order, shares >= 0."""
+    accepted = "rows (gfp, order, share of allocations >= 0, share never freed 0..1), some share > 0"
+    if isinstance(mix, (str, bytes)) or not isinstance(mix, Sequence) or not 1 <= len(mix) <= 64:
+        raise InvalidOperation(f"mix {mix!r:.60}: accepted: 1..64 {accepted}")
+    rows = []
+    for row in mix:
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or len(row) != 4:
+            raise InvalidOperation(f"mix row {row!r:.60}: accepted: {accepted}")
+        gfp, order, share, pinned = row
+        flags = parse_gfp(gfp)
+        gfp_zone(flags)
+        order = as_int(order, "mix order", f"-1 or 0..{machine.max_page_order}", InvalidOperation)
+        if not -1 <= order <= machine.max_page_order:
+            raise InvalidOperation(f"mix order {order}: accepted: 0..{machine.max_page_order} (MAX_PAGE_ORDER), "
+                                   "or -1 for a kernel stack")
+        for value in (share, pinned):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= (
+                    1 if value is pinned else 1e9):
+                raise InvalidOperation(f"mix row {row!r:.60}: shares must be numbers, {accepted}")
+        rows.append((gfp, order, float(share), float(pinned)))
+    if not sum(share for _gfp, _order, share, _pin in rows) > 0:
+        raise InvalidOperation(f"mix {mix!r:.60}: every share is 0; {accepted}")
+    return tuple(rows)
 
 
 @dataclass
@@ -345,7 +443,8 @@ _OP_HELP = ("accepted: 'alloc ORDER [GFP]', 'free PFN ORDER' (PFN decimal or 0x 
 
 def parse_op(text: str) -> tuple[str, list[str]]:
     """Split ``"alloc 3 GFP_DMA"`` into ``("alloc", ["3", "GFP_DMA"])`` after checking its shape."""
-    words = str(text).split()
+    text = as_text(text, "operation", _OP_HELP, InvalidOperation, limit=200)
+    words = text.split()
     if not words:
         raise InvalidOperation(f"empty operation; {_OP_HELP}")
     verb, args = words[0].lower(), words[1:]
@@ -354,11 +453,19 @@ def parse_op(text: str) -> tuple[str, list[str]]:
         raise InvalidOperation(f"cannot read operation {text!r}; {_OP_HELP}")
     numbers = args[:1] if verb == "alloc" else args if verb == "free" else []
     for word in numbers:
-        try:
-            int(word, 0)
-        except ValueError:
-            raise InvalidOperation(f"{word!r} in {text!r} is not a number; {_OP_HELP}") from None
+        _number(word, text)
     return verb, args
+
+
+def _number(word: str, text: str) -> int:
+    """A decimal or 0x-hex number of ASCII digits, no '_' (what a C program would print)."""
+    digits = word[2:] if word[:2].lower() == "0x" else word
+    base = 16 if digits is not word else 10
+    allowed = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
+    if not digits or len(digits) > 20 or any(char not in allowed for char in digits):
+        raise InvalidOperation(f"{word[:40]!r} in {text!r} is not a number (decimal or 0x hex, at most 20 digits); "
+                               f"{_OP_HELP}")
+    return int(digits, base)
 
 
 def run_ops(machine, ops: Sequence[str]) -> list[OpResult]:
@@ -367,6 +474,13 @@ def run_ops(machine, ops: Sequence[str]) -> list[OpResult]:
     An allocation or free the kernel would refuse is recorded in the result, not raised, so a
     scenario can show a failure and go on.
     """
+    if not hasattr(machine, "alloc_pages") or not hasattr(machine, "page_size"):
+        raise InvalidOperation(f"run_ops({machine!r:.60}, ...): the first argument is a Machine")
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+        raise InvalidOperation(f"run_ops wants a list of operations such as ['alloc 3'], not "
+                               f"{type(ops).__name__}; {_OP_HELP}")
+    if len(ops) > MAX_OPS:
+        raise InvalidOperation(f"{len(ops):,} operations: at most {MAX_OPS:,} per run_ops() call in this kit")
     parsed = [parse_op(op) for op in ops]
     results = []
     for op, (verb, args) in zip(ops, parsed):
@@ -378,10 +492,10 @@ def _run_one(machine, op: str, verb: str, args: list[str]) -> OpResult:
     result = OpResult(op, page_size=machine.page_size)
     try:
         if verb == "alloc":
-            result.order = int(args[0], 0)
+            result.order = _number(args[0], op)
             result.pfn = machine.alloc_pages(args[1] if len(args) > 1 else "GFP_KERNEL", result.order)
         elif verb == "free":
-            machine.free_pages(int(args[0], 0), int(args[1], 0))
+            machine.free_pages(_number(args[0], op), _number(args[1], op))
             result.detail = "freed"
         elif verb == "compact":
             outcomes = machine.compact(args[0] if args else None)

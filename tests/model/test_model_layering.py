@@ -22,7 +22,7 @@ PACKAGE = "kernelmem_widgets.model"
 
 #: Rank of each layer: a module may import from layers of lower rank, from its own package, and
 #: (for the shared modules at the top and at the base) from its neighbours of the same rank.
-BASE = {"errors", "events", "units"}
+BASE = {"errors", "events", "units", "validate"}
 #: The kernel subsystems bottom up, one tier a row; subsystems of one tier import none of each other.
 TIERS = [["page_alloc"], ["slab"], ["vmalloc"], ["boot"], ["highmem", "mmu", "dma"]]
 SUBSYSTEMS = [name for tier in TIERS for name in tier]

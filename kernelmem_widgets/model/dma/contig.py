@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import AllocationError, BadPageState, InvalidArgument, KernelMemError
 from ..page_alloc.freearea import NO_ORDER
 from ..page_alloc.mmzone import MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, MIGRATETYPE_NAMES
+from ..page_alloc.owner import MIGRATABLE_OWNERS, OWNERS
 from .page_isolation import start_isolate_page_range, undo_isolate_page_range
 from .physmap import covered
 from .errors import EBUSY, EINVAL, ENOMEM, ContigRangeBusy
@@ -94,14 +95,17 @@ def migrate_obstacle(machine, zone, slot: int) -> str | None:
     """None when the allocated block heading ``slot`` may migrate, else why it may not.
 
     This is the one place that answers "may this block move?": a block moves when it is a
-    movable (LRU / movable_ops) allocation - the model knows that from its migrate type - and
-    no ``pin_user_pages()`` holds it.  (The merge with the owner/kind record of issue 9 belongs
-    here.)
+    movable (LRU / movable_ops) allocation - a Movable migrate type and an owner that stands
+    for user memory (:mod:`..page_alloc.owner`, the rule compaction follows too) - and no
+    ``pin_user_pages()`` holds it.
     """
     pfn = slot + zone._base
     if zone._alloc_mt[slot] != MIGRATE_MOVABLE:
         return (f"pfn {pfn:#x} is an {MIGRATETYPE_NAMES[zone._alloc_mt[slot]]} allocation (kernel memory: slab, "
                 "page tables, a driver's buffer): not an LRU or movable_ops page, it cannot migrate")
+    if zone._alloc_owner[slot] not in MIGRATABLE_OWNERS:
+        return (f"pfn {pfn:#x} is held by {OWNERS[zone._alloc_owner[slot]]} (slab, large kmalloc or vmalloc "
+                "memory): on no LRU and without movable_ops, it cannot migrate whatever its GFP mask")
     state = machine.dma
     if state.pins and pfn in state.pins:
         return f"pfn {pfn:#x} is pinned by pin_user_pages() (FOLL_PIN): migration would break the pin"
@@ -110,7 +114,7 @@ def migrate_obstacle(machine, zone, slot: int) -> str | None:
 
 def _movable_kind(zone, slot: int) -> bool:
     """``has_unmovable_pages()``'s question: is it an LRU / movable_ops page at all (pins aside)?"""
-    return zone._alloc_mt[slot] == MIGRATE_MOVABLE
+    return zone._alloc_mt[slot] == MIGRATE_MOVABLE and zone._alloc_owner[slot] in MIGRATABLE_OWNERS
 
 
 def _scan_range(machine, zone, start: int, end: int, cma_mode: bool) -> tuple[list[tuple[int, int]], str | None, int | None]:
@@ -202,8 +206,9 @@ def _migrate(machine, zone, to_move) -> dict[int, int]:
     saved_compaction, machine.direct_compaction = machine.direct_compaction, False
     try:
         for slot, order in to_move:
-            new_pfn = machine.alloc_pages(MIGRATION_GFP, order)    # alloc_migration_target()
-            zone.free_pages(slot + zone._base, order)
+            owner = OWNERS[zone._alloc_owner[slot]]               # the holder follows its block
+            new_pfn = machine.alloc_pages(MIGRATION_GFP, order, owner=owner)    # alloc_migration_target()
+            zone.free_pages(slot + zone._base, order, owner=owner)
             moved[slot + zone._base] = new_pfn
     finally:
         machine.direct_compaction = saved_compaction
@@ -232,6 +237,7 @@ def _isolate_freepages_range(zone, outer_start: int, end: int) -> int:
         cursor += 1 << order
     zone._alloc_order[outer_start:cursor] = bytes(cursor - outer_start)
     zone._alloc_mt[outer_start:cursor] = bytes([MIGRATE_UNMOVABLE]) * (cursor - outer_start)
+    zone._alloc_owner[outer_start:cursor] = bytes(cursor - outer_start)  # owner code 0: alloc_pages
     return cursor
 
 
@@ -303,17 +309,18 @@ class _ZoneSnapshot:
             self.saved.append((zone, area.next[:], area.prev[:], bytearray(area.buddy_order), list(area.nr_free),
                                list(area.list_len), area.free_pages, area.nr_free_cma, area.nr_free_highatomic,
                                bytearray(zone._alloc_order), bytearray(zone._alloc_mt), bytearray(zone._pb_mt),
-                               zone.nr_reserved_highatomic))
+                               zone.nr_reserved_highatomic, bytearray(zone._alloc_owner)))
 
     def restore(self) -> None:
         for (zone, nxt, prv, buddy, nr_free, list_len, free_pages, cma, highatomic, alloc_order, alloc_mt,
-             pb_mt, reserved) in self.saved:
+             pb_mt, reserved, alloc_owner) in self.saved:
             area = zone._area
             area.next, area.prev, area.buddy_order = nxt, prv, buddy
             area.nr_free, area.list_len = nr_free, list_len
             area.free_pages, area.nr_free_cma, area.nr_free_highatomic = free_pages, cma, highatomic
             zone._alloc_order, zone._alloc_mt, zone._pb_mt = alloc_order, alloc_mt, pb_mt
             zone.nr_reserved_highatomic = reserved
+            zone._alloc_owner = alloc_owner
 
 
 def take_free_range(machine, start_pfn: int, end_pfn: int) -> None:
@@ -339,6 +346,7 @@ def take_free_range(machine, start_pfn: int, end_pfn: int) -> None:
         area.delete(head, order, zone._pb_mt[head >> zone.pageblock_order])
     zone._alloc_order[start:end] = bytes(end - start)
     zone._alloc_mt[start:end] = bytes([MIGRATE_UNMOVABLE]) * (end - start)
+    zone._alloc_owner[start:end] = bytes(end - start)
     for head, order in blocks:
         for lo, hi in ((head, min(start, head + (1 << order))), (max(end, head), head + (1 << order))):
             if lo < hi:

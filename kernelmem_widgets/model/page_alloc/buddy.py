@@ -24,6 +24,8 @@ from ..events import EventBus
 from .fallback import FallbackMixin
 from .freearea import NO_ORDER, FreeArea
 from .mmzone import MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_TYPES, MIGRATE_UNMOVABLE, MIGRATETYPE_BY_NAME, MIGRATETYPE_NAMES, parse_migratetype
+from .owner import OWNER_CODE, owner_code, owner_hint
+from ..validate import as_int
 
 __all__ = ["Zone", "ALLOC_WMARK_MIN", "ALLOC_WMARK_LOW", "ALLOC_WMARK_HIGH", "ALLOC_NO_WATERMARKS",
            "ALLOC_OOM", "ALLOC_NON_BLOCK", "ALLOC_MIN_RESERVE", "ALLOC_CMA", "ALLOC_NOFRAGMENT",
@@ -71,7 +73,14 @@ class Zone(FallbackMixin):
     def __init__(self, name: str, start_pfn: int, end_pfn: int, *, max_page_order: int = 10,
                  pageblock_order: int = 9, node: int = 0, free_ranges: Iterable[tuple[int, int]] | None = None,
                  mobility_grouping: bool | None = None, bus: EventBus | None = None) -> None:
-        _check_geometry(start_pfn, end_pfn, max_page_order, pageblock_order)
+        start_pfn, end_pfn, max_page_order, pageblock_order = _check_geometry(start_pfn, end_pfn, max_page_order,
+                                                                              pageblock_order)
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 16:
+            raise InvalidArgument(f"zone name {name!r}: a short word such as 'Normal' or 'DMA32' (it is printed in "
+                                  "/proc/buddyinfo)")
+        node = as_int(node, "node", "0..1023")
+        if not 0 <= node < 1024:
+            raise InvalidArgument(f"node {node} must be 0..1023 (MAX_NUMNODES)")
         self.name, self.node = name, node
         self.start_pfn, self.end_pfn = start_pfn, end_pfn
         self.max_page_order, self.pageblock_order = max_page_order, pageblock_order
@@ -86,8 +95,10 @@ class Zone(FallbackMixin):
         self._area = FreeArea(nr_slots, max_page_order + 1)
         self._alloc_order = bytearray(b"\xff") * nr_slots
         self._alloc_mt = bytearray(nr_slots)
+        self._alloc_owner = bytearray(nr_slots)  # owner code of each allocated head (see owner.py)
         self._pb_mt = bytearray([MIGRATE_MOVABLE]) * (nr_slots >> pageblock_order)
         ranges = [(start_pfn, end_pfn)] if free_ranges is None else _clip(free_ranges, start_pfn, end_pfn)
+        self._managed_ranges = tuple(ranges)
         self.managed_pages = sum(end - start for start, end in ranges)
         self.mobility_grouping = (self.managed_pages >= self.pageblock_nr_pages * MIGRATE_TYPES
                                   if mobility_grouping is None else bool(mobility_grouping))
@@ -138,6 +149,10 @@ class Zone(FallbackMixin):
         return self._pb_mt[(pfn - self._base) >> self.pageblock_order]
 
     def contains(self, pfn: int) -> bool:
+        """Whether ``pfn`` (an integer; anything else is in no zone) lies in this zone's span."""
+        if pfn.__class__ is not int:
+            if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
+                return False
         return self.start_pfn <= pfn < self.end_pfn
 
     def largest_free_order(self) -> int:
@@ -168,7 +183,9 @@ class Zone(FallbackMixin):
         zonelist).  Raises :class:`AllocationError` when no list can serve the order.
         """
         if order.__class__ is not int or not 0 <= order <= self.max_page_order:
-            self._check_order(order)
+            order = self._check_order(order)
+        if alloc_flags.__class__ is not int:
+            alloc_flags = as_int(alloc_flags, "alloc_flags", "ALLOC_* bits of mm/internal.h")
         requested = migratetype
         migratetype = MIGRATETYPE_BY_NAME.get(requested) if requested.__class__ is str else None
         if migratetype is None:
@@ -182,6 +199,7 @@ class Zone(FallbackMixin):
             raise AllocationError(self.explain_failure(order, migratetype), order=order)
         self._alloc_order[slot] = order
         self._alloc_mt[slot] = migratetype
+        self._alloc_owner[slot] = 0
         if self.bus.active:
             self.bus.emit("mm_page_alloc", pfn=slot + self._base, order=order, migratetype=migratetype,
                           zone=self.name, gfp=None)
@@ -189,18 +207,30 @@ class Zone(FallbackMixin):
 
     def split_page(self, pfn: int, order: int) -> None:
         """``split_page()`` (mm/page_alloc.c, 6.18): an allocated non-compound block becomes
-        ``2**order`` order-0 allocations, each freed on its own (as vmalloc's huge pages are)."""
-        self._check_pfn(pfn)
-        self._check_order(order)
+        ``2**order`` order-0 allocations of the same owner, each freed on its own (as vmalloc's
+        huge pages are)."""
+        pfn, order = self._check_pfn(pfn), self._check_order(order)
         slot = pfn - self._base
         if self._alloc_order[slot] != order:
             self._check_allocated(slot, order)
         self._alloc_order[slot:slot + (1 << order)] = bytes(1 << order)
         self._alloc_mt[slot:slot + (1 << order)] = bytes((self._alloc_mt[slot],)) * (1 << order)
+        self._alloc_owner[slot:slot + (1 << order)] = bytes((self._alloc_owner[slot],)) * (1 << order)
 
-    def _commit_alloc(self, slot: int, order: int, migratetype: int) -> None:
+    def _commit_alloc(self, slot: int, order: int, migratetype: int, owner: int = 0) -> None:
         self._alloc_order[slot] = order
         self._alloc_mt[slot] = migratetype
+        self._alloc_owner[slot] = owner
+
+    def allocated_owner(self, pfn: int) -> str | None:
+        """Who holds the allocated block headed by ``pfn`` (see :mod:`.owner`), else None."""
+        pfn = self._check_pfn(pfn)
+        slot = pfn - self._base
+        if self._alloc_order[slot] == NO_ORDER:
+            return None
+        from .owner import OWNERS
+
+        return OWNERS[self._alloc_owner[slot]]
 
     def _rmqueue_smallest(self, order: int, migratetype: int) -> int:
         """``__rmqueue_smallest()``: head of the smallest non-empty list of this type, split.
@@ -303,19 +333,25 @@ class Zone(FallbackMixin):
         self._area.add_upper_halves(slot, low, high, migratetype)
 
     # ----------------------------------------------------------------- freeing
-    def free_pages(self, pfn: int, order: int) -> None:
+    def free_pages(self, pfn: int, order: int, *, owner: str = "alloc_pages") -> None:
         """Give back a block from :meth:`alloc_pages`: ``__free_pages_ok()`` -> ``free_one_page()``.
 
-        Raises :class:`BadPageState` for a double free, a wrong order or a pfn that is not the
-        head of an allocated block, and :class:`PfnOutOfRange` for a pfn outside the zone.
+        Raises :class:`BadPageState` for a double free, a wrong order, a pfn that is not the
+        head of an allocated block or a block another owner holds (``owner`` names who frees:
+        see :mod:`.owner`), and :class:`PfnOutOfRange` for a pfn outside the zone.
         """
         if order.__class__ is not int or not 0 <= order <= self.max_page_order:
-            self._check_order(order)
+            order = self._check_order(order)
         if pfn.__class__ is not int or not self.start_pfn <= pfn < self.end_pfn:
-            self._check_pfn(pfn)
+            pfn = self._check_pfn(pfn)
+        code = OWNER_CODE.get(owner) if owner.__class__ is str else None
+        if code is None:
+            code = owner_code(owner)
         slot = pfn - self._base
         if self._alloc_order[slot] != order:
             self._check_allocated(slot, order)
+        if self._alloc_owner[slot] != code:
+            raise BadPageState(f"BUG: Bad page state: pfn {pfn:#x} freed by {owner} but {owner_hint(self._alloc_owner[slot])}")
         self._alloc_order[slot] = NO_ORDER
         if order <= self.pageblock_order:
             self._free_one_page(slot, order, self._pb_mt[slot >> self.pageblock_order], False)
@@ -326,6 +362,7 @@ class Zone(FallbackMixin):
 
     def _release(self, slot: int, order: int) -> None:
         self._alloc_order[slot] = NO_ORDER
+        self._alloc_owner[slot] = 0
         self._split_large_buddy(slot, order, False)
 
     def _split_large_buddy(self, slot: int, order: int, to_tail: bool) -> None:
@@ -401,23 +438,27 @@ class Zone(FallbackMixin):
             start += 1 << order
 
     # ----------------------------------------------------------------- validation
-    def _check_order(self, order: int) -> None:
+    def _check_order(self, order: int) -> int:
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
             raise InvalidOrder(f"order {order!r} is not an integer; accepted: 0..{self.max_page_order}")
+        order = int(order)
         if not 0 <= order <= self.max_page_order:
             raise InvalidOrder(
                 f"order {order} {'is negative' if order < 0 else f'exceeds MAX_PAGE_ORDER {self.max_page_order}'}; "
                 f"accepted: 0..{self.max_page_order} (order n is 2^n pages; the largest block is "
                 f"{1 << self.max_page_order} pages)"
             )
+        return order
 
-    def _check_pfn(self, pfn: int) -> None:
+    def _check_pfn(self, pfn: int) -> int:
         if isinstance(pfn, bool) or not isinstance(pfn, (int, np.integer)):
             raise PfnOutOfRange(f"pfn {pfn!r} is not an integer page frame number")
+        pfn = int(pfn)
         if not self.start_pfn <= pfn < self.end_pfn:
             raise PfnOutOfRange(
                 f"pfn {pfn:#x} is outside zone {self.name} (pfns {self.start_pfn:#x}..{self.end_pfn - 1:#x})"
             )
+        return pfn
 
     def _check_allocated(self, slot: int, order: int) -> None:
         allocated = self._alloc_order[slot]
@@ -444,6 +485,8 @@ class Zone(FallbackMixin):
 
     def explain_failure(self, order: int, migratetype: int = MIGRATE_UNMOVABLE) -> str:
         """Why an order-``order`` request fails here, in the kernel's terms."""
+        order = self._check_order(order)
+        migratetype = parse_migratetype(migratetype)
         largest = self.largest_free_order()
         free = self.nr_free_pages
         if largest < 0:
@@ -459,7 +502,18 @@ def _article(word: str) -> str:
     return ("an " if word[0] in "AEIOUaeiou" else "a ") + word
 
 
-def _check_geometry(start_pfn: int, end_pfn: int, max_page_order: int, pageblock_order: int) -> None:
+#: Largest zone span the kit builds (pfns): 256 GiB of 4 KiB pages, see ``Machine``'s RAM limit
+MAX_ZONE_PFNS = 1 << 26
+
+
+def _check_geometry(start_pfn: int, end_pfn: int, max_page_order: int, pageblock_order: int) -> tuple:
+    start_pfn = as_int(start_pfn, "start_pfn", "an integer pfn >= 0", PfnOutOfRange)
+    end_pfn = as_int(end_pfn, "end_pfn", "an integer pfn above start_pfn", PfnOutOfRange)
+    max_page_order = as_int(max_page_order, "max_page_order", "0..20")
+    pageblock_order = as_int(pageblock_order, "pageblock_order", "0..max_page_order")
+    if end_pfn - start_pfn > MAX_ZONE_PFNS or end_pfn > 1 << 40:
+        raise PfnOutOfRange(f"zone pfns {start_pfn}..{end_pfn}: more than this kit models ({MAX_ZONE_PFNS:,} pages, "
+                            "256 GiB of 4 KiB pages, below pfn 2**40)")
     if not 0 <= start_pfn < end_pfn:
         raise PfnOutOfRange(f"zone pfns {start_pfn}..{end_pfn} are empty or negative; need 0 <= start_pfn < end_pfn")
     if not 0 <= pageblock_order <= max_page_order <= 20:
@@ -467,8 +521,21 @@ def _check_geometry(start_pfn: int, end_pfn: int, max_page_order: int, pageblock
             f"pageblock_order {pageblock_order} and MAX_PAGE_ORDER {max_page_order} must satisfy "
             "0 <= pageblock_order <= MAX_PAGE_ORDER <= 20"
         )
+    return start_pfn, end_pfn, max_page_order, pageblock_order
 
 
 def _clip(ranges: Iterable[tuple[int, int]], start_pfn: int, end_pfn: int) -> list[tuple[int, int]]:
-    clipped = sorted((max(start, start_pfn), min(end, end_pfn)) for start, end in ranges)
-    return [(start, end) for start, end in clipped if start < end]
+    try:
+        pairs = [(as_int(start, "free range start", "integer pfns", PfnOutOfRange),
+                  as_int(end, "free range end", "integer pfns", PfnOutOfRange)) for start, end in ranges]
+    except InvalidArgument:
+        raise
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"free_ranges {ranges!r}: accepted: an iterable of (start_pfn, end_pfn) pairs") from None
+    clipped = sorted((max(start, start_pfn), min(end, end_pfn)) for start, end in pairs)
+    clipped = [(start, end) for start, end in clipped if start < end]
+    for (_, end), (start, _) in zip(clipped, clipped[1:]):
+        if start < end:
+            raise InvalidArgument(f"free_ranges overlap at pfn {start:#x}: each page is handed to the buddy "
+                                  "allocator once")
+    return clipped

@@ -28,8 +28,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..errors import InvalidArgument, InvalidOrder
+from ..validate import as_int
 from .freearea import NO_ORDER
 from .mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
+from .owner import MIGRATABLE_OWNERS
 
 __all__ = ["CompactionResult", "compact_zone", "COMPACT_MODES"]
 
@@ -134,7 +137,7 @@ class _Compactor:
             if self._suitable_migration_source(block):
                 break
             self.migrate_slot = end
-        alloc_order, alloc_mt = zone._alloc_order, zone._alloc_mt
+        alloc_order, alloc_mt, alloc_owner = zone._alloc_order, zone._alloc_mt, zone._alloc_owner
         batch, pages = [], 0
         if cursor % self.pageblock == 0:
             self.result.nr_scanned_pageblocks += 1
@@ -143,7 +146,8 @@ class _Compactor:
             if order == NO_ORDER:
                 cursor += 1
                 continue
-            if alloc_mt[cursor] == MIGRATE_MOVABLE:
+            # PageLRU or movable_ops only: slab, large-kmalloc and vmalloc pages are never isolated
+            if alloc_mt[cursor] == MIGRATE_MOVABLE and alloc_owner[cursor] in MIGRATABLE_OWNERS:
                 batch.append((cursor, order))
                 pages += 1 << order
             else:
@@ -162,7 +166,7 @@ class _Compactor:
             if target < 0:
                 self.result.nr_failed += len(batch) - index  # putback_movable_pages()
                 return self._scanners_met()
-            zone._commit_alloc(target, order, MIGRATE_MOVABLE)
+            zone._commit_alloc(target, order, MIGRATE_MOVABLE, zone._alloc_owner[slot])  # the owner follows
             zone._release(slot, order)
             self.result.nr_migrated += 1
             self.result.moved[slot + zone._base] = target + zone._base
@@ -283,10 +287,14 @@ def compact_zone(zone, order: int = -1, *, migratetype: int = MIGRATE_MOVABLE, m
         pageblocks of any type.
 
     Returns a :class:`CompactionResult` whose ``moved`` maps each migrated block's old pfn to
-    its new pfn, so whoever holds those pfns can follow them.
+    its new pfn, so whoever holds those pfns can follow them.  Only blocks whose owner stands
+    for LRU memory are migrated (see :mod:`.owner`).
     """
+    if not hasattr(zone, "_alloc_owner"):
+        raise InvalidArgument(f"compact_zone({zone!r:.60}): accepted: a Zone (machine.zone('Normal'))")
+    order = as_int(order, "compaction order", f"-1 (whole zone) or 0..{zone.max_page_order}", InvalidOrder)
+    if not -1 <= order <= zone.max_page_order:
+        raise InvalidOrder(f"compaction order {order}: accepted: -1 (whole zone) or 0..{zone.max_page_order}")
     if mode not in COMPACT_MODES:
-        from ..errors import InvalidArgument
-
         raise InvalidArgument(f"compaction mode {mode!r} is not one of {', '.join(COMPACT_MODES)}")
     return _Compactor(zone, order, migratetype, mode, direct, ignore_block_suitable).run()

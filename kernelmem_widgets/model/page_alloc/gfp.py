@@ -72,37 +72,55 @@ def _accepted() -> str:
 def parse_gfp(value: str | Iterable[str]) -> Gfp:
     """Turn ``"GFP_KERNEL | __GFP_ZERO"`` (or an iterable of names) into a set of base flags.
 
+    A string is names joined by ``|``, each one a composite (``GFP_KERNEL``) or a base bit
+    (``__GFP_ZERO``); ``"0"`` alone is the empty mask.  Empty names (``"|"``, ``"GFP_KERNEL|"``),
+    a ``0`` among other names, an empty list and anything that is neither text nor an iterable
+    of names raise :class:`UnknownGfpFlag`.
+
     >>> sorted(parse_gfp("GFP_DMA32"))
     ['__GFP_DMA32']
     """
     if isinstance(value, frozenset) and value <= _BASE_SET:
         return value
     if isinstance(value, str):
+        if len(value) > _MAX_MASK_TEXT:
+            raise UnknownGfpFlag(f"GFP mask of {len(value):,} characters (at most {_MAX_MASK_TEXT}); {_accepted()}")
         return _parse_text(value)
-    return _parse_names(list(value))
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(name, str) for name in value):
+        if not value:
+            raise UnknownGfpFlag(f"empty list of GFP flags; give '0' for no flags, or {_accepted()}")
+        if len(value) > 64:
+            raise UnknownGfpFlag(f"{len(value)} GFP flag names (at most 64); {_accepted()}")
+        return _parse_names([name.strip() for name in value], "|".join(map(str, value)))
+    raise UnknownGfpFlag(f"a GFP mask is text such as 'GFP_KERNEL' (or a list of flag names), not "
+                         f"{type(value).__name__} {value!r:.40}; {_accepted()}")
 
 
 _BASE_SET = frozenset(BASE_FLAGS)
+_MAX_MASK_TEXT = 1000
 
 
 @lru_cache(maxsize=256)
 def _parse_text(value: str) -> Gfp:
-    return _parse_names(value.split("|"))
+    names = [name.strip() for name in value.split("|")]
+    if names == ["0"]:
+        return frozenset()
+    return _parse_names(names, value)
 
 
-def _parse_names(names: list) -> Gfp:
+def _parse_names(names: list[str], text: str) -> Gfp:
     flags: set[str] = set()
-    for raw in names:
-        name = str(raw).strip()
+    for name in names:
         if name in COMPOSITE_FLAGS:
             flags |= COMPOSITE_FLAGS[name]
-        elif name in BASE_FLAGS:
+        elif name in _BASE_SET:
             flags.add(name)
-        elif name in ("0", ""):
-            if len(names) == 1 and name == "":
-                raise UnknownGfpFlag(f"empty GFP mask; {_accepted()}")
+        elif name == "":
+            raise UnknownGfpFlag(f"GFP mask {text[:80]!r} has an empty flag name (a stray '|'); {_accepted()}")
+        elif name == "0":
+            raise UnknownGfpFlag(f"GFP mask {text[:80]!r}: '0' means no flags and stands alone; {_accepted()}")
         else:
-            raise UnknownGfpFlag(f"unknown GFP flag {name!r}; {_accepted()}")
+            raise UnknownGfpFlag(f"unknown GFP flag {name[:60]!r}; {_accepted()}")
     return frozenset(flags)
 
 
@@ -111,6 +129,7 @@ def gfp_zone(gfp: Gfp) -> str:
 
     Combinations the table marks GFP_ZONE_BAD (for example ``__GFP_DMA | __GFP_DMA32``) raise.
     """
+    gfp = parse_gfp(gfp)
     bits = frozenset(flag for flag in _ZONE_BITS if flag in gfp)
     if bits not in _GFP_ZONE_TABLE:
         raise UnknownGfpFlag(
@@ -123,6 +142,7 @@ def gfp_zone(gfp: Gfp) -> str:
 
 def gfp_migratetype(gfp: Gfp) -> int:
     """``gfp_migratetype()``: __GFP_MOVABLE -> Movable, __GFP_RECLAIMABLE -> Reclaimable."""
+    gfp = parse_gfp(gfp)
     if "__GFP_MOVABLE" in gfp:
         return MIGRATE_MOVABLE
     if "__GFP_RECLAIMABLE" in gfp:
@@ -132,6 +152,7 @@ def gfp_migratetype(gfp: Gfp) -> int:
 
 def gfp_name(gfp: Gfp) -> str:
     """Spell a mask the way the kernel's ``%pGg`` does: composite names first, then bits."""
+    gfp = parse_gfp(gfp)
     remaining = set(gfp)
     parts: list[str] = []
     for name, flags in COMPOSITE_FLAGS.items():

@@ -2,8 +2,9 @@
 
 They restate what mm/page_alloc.c relies on: every free block sits on exactly one list, the
 one of its pageblock's migrate type, with PageBuddy and its order set; blocks are naturally
-aligned; free and allocated blocks never overlap; the counters agree with the lists; and no
-two free buddies of one order stay unmerged unless the kernel forbids the merge.
+aligned; the counters agree with the lists; no two free buddies of one order stay unmerged
+unless the kernel forbids the merge; and conservation, with equality: every managed page is in
+exactly one block, free or allocated (with a known owner), and no reserved page is in any.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..errors import InvariantViolation
 from .freearea import NO_ORDER
+from .owner import OWNERS
 from .mmzone import MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_PCPTYPES, MIGRATE_TYPES
 
 __all__ = ["InvariantViolation", "check_zone"]
@@ -80,11 +82,18 @@ def _check_coverage(zone) -> None:
         np.add.at(cover, ends, -1)
     depth = np.cumsum(cover[:-1])
     _require(int(depth.max(initial=0)) <= 1, "a page belongs to two blocks (free or allocated) at once")
-    inside = np.zeros(length, dtype=bool)
-    inside[zone.start_pfn - zone._base:zone.end_pfn - zone._base] = True
-    _require(not np.any(depth[~inside]), "a block covers pages outside the zone")
-    managed = int(depth[inside].sum())
-    _require(managed <= zone.managed_pages, f"{managed} pages in blocks but only {zone.managed_pages} managed")
+    managed = np.zeros(length, dtype=bool)
+    for start, end in zone._managed_ranges:
+        managed[start - zone._base:end - zone._base] = True
+    _require(not np.any(depth[~managed]), "a block covers a reserved page or a page outside the zone")
+    lost = np.flatnonzero(depth[managed] == 0)
+    _require(len(lost) == 0, f"{len(lost)} managed pages are neither free nor allocated"
+             + (f" (first: pfn {int(np.flatnonzero(managed)[lost[0]]) + zone._base:#x})" if len(lost) else ""))
+    covered = int(depth.sum())
+    _require(covered == zone.managed_pages, f"{covered} pages in blocks but {zone.managed_pages} managed")
+    allocated = np.flatnonzero(np.frombuffer(zone._alloc_order, dtype=np.uint8) != NO_ORDER)
+    owners = np.frombuffer(zone._alloc_owner, dtype=np.uint8)[allocated]
+    _require(bool(np.all(owners < len(OWNERS))), "an allocated block has no known owner")
 
 
 def _check_merged(zone, heads: np.ndarray) -> None:

@@ -7,6 +7,8 @@ CONFIG_MEMORY_ISOLATION on (as in distribution kernels), so the rows of
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import UnknownMigrateType
 
 __all__ = [
@@ -38,7 +40,7 @@ _BY_NAME.update({f"migrate_{name.lower()}": index for index, name in enumerate(M
 
 def migratetype_is_mergeable(migratetype: int) -> bool:
     """``migratetype_is_mergeable()``: only the types kept on per-cpu lists merge across types."""
-    return migratetype < MIGRATE_PCPTYPES
+    return parse_migratetype(migratetype) < MIGRATE_PCPTYPES
 
 
 def parse_migratetype(value: int | str) -> int:
@@ -54,9 +56,9 @@ def parse_migratetype(value: int | str) -> int:
         return value
     if isinstance(value, bool):
         raise UnknownMigrateType(_unknown(value))
-    if isinstance(value, int):
+    if isinstance(value, numbers.Integral):
         if 0 <= value < MIGRATE_TYPES:
-            return value
+            return int(value)
         raise UnknownMigrateType(_unknown(value))
     if isinstance(value, str) and value.strip().lower() in _BY_NAME:
         return _BY_NAME[value.strip().lower()]

@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import InvalidSize
 from ..page_alloc.gfp import parse_gfp
 
@@ -87,9 +89,10 @@ def kmalloc_type(gfp, zone_dma: bool = True) -> int:
 
 def check_size(size, what: str = "kmalloc") -> int:
     """Validate a request size the way a C caller cannot: a ``size_t`` is a non-negative integer."""
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise InvalidSize(f"{what}() size {size!r} is not an integer number of bytes (size_t); "
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise InvalidSize(f"{what}() size {size!r:.60} is not an integer number of bytes (size_t); "
                           "accepted: 0 or a positive integer such as 100 or 4096")
+    size = int(size)
     if size < 0:
         raise InvalidSize(f"{what}() size {size} is negative: size_t is unsigned, so C would see "
                           f"{size % (1 << 64):,} bytes, far above KMALLOC_MAX_SIZE; accepted: 0 or a positive integer")

@@ -22,6 +22,8 @@ charged), NUMA nodes beyond 0.
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import AllocationError, CacheInUse, InvalidArgument
 from ..page_alloc.gfp import gfp_name, parse_gfp
 from .kmalloc import (KMALLOC_INFO, TYPE_PREFIX, ZERO_SIZE_PTR, check_size, kmalloc_index, kmalloc_indexes,
@@ -82,7 +84,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
     def _boot(self, nr_cpus: int, allocator: str) -> None:
         allocator = _check_allocator(allocator)
         _check_nr_cpus(nr_cpus)
-        self.allocator, self.nr_cpus = allocator, nr_cpus
+        self.allocator, self.nr_cpus = allocator, int(nr_cpus)
         self.zone_dma = "DMA" in self.machine.config.zone_names and any(z.name == "DMA" for z in self.machine.zones)
         self.kmalloc_max_size = kmalloc_max_size(self.page_size, self.machine.max_page_order)
         if allocator == "slob":
@@ -177,7 +179,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
 
     # ------------------------------------------------------------------ pages for slabs
     def _slab_pages(self, cache, gfp, order: int, objects: int) -> Slab:
-        pfn = self.machine.alloc_pages(gfp, order)
+        pfn = self.machine.alloc_pages(gfp, order, owner="slab")
         slab = Slab(cache, pfn, order, self.page_offset + pfn * self.page_size, objects)
         self._slab_at[pfn] = slab
         self._by_cache[id(cache)][pfn] = slab
@@ -192,12 +194,12 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         del self._by_cache[id(cache)][slab.pfn]
         cache.nr_slabs -= 1
         cache.total_objects -= slab.objects
-        self.machine.free_pages(slab.pfn, slab.order)
+        self.machine.free_pages(slab.pfn, slab.order, owner="slab")
         if self.bus.active:
             self.bus.emit("slab_free", cache=cache.name, pfn=slab.pfn, order=slab.order)
 
     def _slob_page(self, gfp) -> SlobPage:
-        pfn = self.machine.alloc_pages(frozenset(gfp - _SLAB_BUG_MASK), 0)
+        pfn = self.machine.alloc_pages(frozenset(gfp - _SLAB_BUG_MASK), 0, owner="slab")
         page = SlobPage(pfn, self.page_offset + pfn * self.page_size, self._heap.page_units)
         self._heap.pages[pfn] = page
         self._slab_at[pfn] = page
@@ -207,7 +209,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
 
     def _free_slob_page(self, page: SlobPage) -> None:
         del self._slab_at[page.pfn]
-        self.machine.free_pages(page.pfn, 0)
+        self.machine.free_pages(page.pfn, 0, owner="slab")
         if self.bus.active:
             self.bus.emit("slab_free", cache="slob", pfn=page.pfn, order=0)
 
@@ -246,13 +248,15 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
 
         Raises :class:`AllocationError` above KMALLOC_MAX_SIZE or when the page allocator fails.
         """
+        if cpu.__class__ is not int or cpu < 0 or cpu >= self.nr_cpus:
+            self._check_cpu(cpu)
+        if size.__class__ is not int or size < 0:
+            size = check_size(size)  # before _flags(): a refused call leaves no warning or cache entry
         try:
             flags, kind, name, accounted = self._gfp[gfp]
         except (KeyError, TypeError):
             flags, kind, name, accounted = self._flags(gfp)
-        if cpu.__class__ is not int or cpu < 0 or cpu >= self.nr_cpus:
-            self._check_cpu(cpu)
-        if size.__class__ is not int or size <= 0 or size > self.kmalloc_max_cache_size:
+        if size <= 0 or size > self.kmalloc_max_cache_size:
             if size == 0 and size.__class__ is int:
                 return ZERO_SIZE_PTR
             return self._kmalloc_large(check_size(size), flags, name)
@@ -281,7 +285,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
                       "kvmalloc() for big buffers")
             raise AllocationError(f"kmalloc({size}, {name}) returns NULL: {reason}", order=order, reason=reason)
         try:
-            pfn = self.machine.alloc_pages(flags | {"__GFP_COMP"}, order)
+            pfn = self.machine.alloc_pages(flags | {"__GFP_COMP"}, order, owner="kmalloc_large")
         except AllocationError as error:
             raise AllocationError(f"kmalloc({size}, {name}) returns NULL: {error}", order=order,
                                   reason=error.reason) from None
@@ -311,19 +315,22 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         """
         if cpu.__class__ is not int or cpu < 0 or cpu >= self.nr_cpus:
             self._check_cpu(cpu)
-        entry = self._live.pop(ptr, None)
+        try:
+            entry = self._live.get(ptr)
+        except TypeError:
+            raise InvalidArgument(f"kfree({ptr!r:.60}): a pointer is an integer address") from None
         if entry is not None:
             cache = entry[0]
+            if self._heap is not None and cache is not None:
+                raise self._bad_free(ptr, "kfree")  # refused before anything moves, _live keeps its order
+            del self._live[ptr]
             if self._heap is None:
                 cache.free(entry[1], ptr, cpu)
-            elif cache is None:
-                self._heap.free(ptr - 8, entry[2] + 8)
             else:
-                self._live[ptr] = entry
-                raise self._bad_free(ptr, "kfree")
+                self._heap.free(ptr - 8, entry[2] + 8)
         elif ptr in self._large:
             pfn, order, _size = self._large.pop(ptr)
-            self.machine.free_pages(pfn, order)
+            self.machine.free_pages(pfn, order, owner="kmalloc_large")
             self._freed_large.add(ptr)
         elif not (ptr is None or ptr.__class__ is int and 0 <= ptr <= ZERO_SIZE_PTR):
             raise self._bad_free(ptr, "kfree")
@@ -339,7 +346,8 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         ``freeptr_offset`` is ``kmem_cache_args.freeptr_offset`` with ``use_freeptr_offset``
         (SLUB, RCU caches, 6.13+), as ``vm_area_struct``'s cache passes it.
         """
-        if not isinstance(name, str) or not name or " " in name:
+        if (not isinstance(name, str) or not name or len(name) > 64 or not name.isprintable()
+                or any(char.isspace() for char in name)):
             raise InvalidArgument(f"cache name {name!r}: a non-empty string without spaces, which confuse "
                                   "/proc/slabinfo parsers (kmem_cache_sanity_check)")
         if name in self._names:
@@ -348,6 +356,16 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         if not 0 < object_size <= self.kmalloc_max_size:
             raise InvalidArgument(f"kmem_cache_create({name}) integrity check failed: object size {object_size} "
                                   f"must be 1..KMALLOC_MAX_SIZE ({self.kmalloc_max_size})")
+        if (isinstance(align, bool) or not isinstance(align, numbers.Integral) or not 0 <= align <= self.page_size
+                or align & (align - 1)):
+            raise InvalidArgument(f"kmem_cache_create({name}): align {align!r:.40} must be 0 or a power of two up to "
+                                  f"PAGE_SIZE ({self.page_size}); SLUB, SLAB and SLOB all round with ALIGN(), which "
+                                  "needs a power of two")
+        for flag, value in (("ctor", ctor), ("rcu", rcu), ("hwcache_align", hwcache_align),
+                            ("reclaim_account", reclaim_account), ("cache_dma", cache_dma), ("account", account)):
+            if not isinstance(value, bool):
+                raise InvalidArgument(f"kmem_cache_create({name}): {flag} must be True or False, not {value!r:.40}")
+        align = int(align)
         extra = {}
         if freeptr_offset is not None:
             if self.allocator != "slub":
@@ -365,14 +383,14 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         """A cache by name (``kmalloc-96``, ``dma-kmalloc-512`` or one you created)."""
         try:
             return self._names[name]
-        except KeyError:
+        except (KeyError, TypeError):
             raise InvalidArgument(f"no kmem cache named {name!r}; caches: {', '.join(self._names)}") from None
 
     def kmem_cache_alloc(self, cache, gfp="GFP_KERNEL", *, cpu: int = 0) -> int:
         """``kmem_cache_alloc(cache, gfp)``: one object of ``cache.object_size`` bytes."""
         cache = self._own(cache)
-        flags, _kind, name, accounted = self._flags(gfp)
         self._check_cpu(cpu)
+        flags, _kind, name, accounted = self._flags(gfp)
         if self._heap is not None:
             addr, slab = self._slob_cache_alloc(cache, flags)
         else:
@@ -390,7 +408,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         if cache.size < self.page_size:
             return self._heap.alloc(cache.size, flags, cache.align, 0)
         order = get_order(cache.size, self.page_size)
-        pfn = self.machine.alloc_pages(flags, order)
+        pfn = self.machine.alloc_pages(flags, order, owner="slab")
         page = SlobPage(pfn, self.page_offset + pfn * self.page_size, 0)
         page.order, page.cache, page.state = order, cache, "pages"
         self._slab_at[pfn] = page
@@ -400,7 +418,10 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         """``kmem_cache_free(cache, ptr)``; the object must come from ``cache``."""
         cache = self._own(cache)
         self._check_cpu(cpu)
-        entry = self._live.get(ptr)
+        try:
+            entry = self._live.get(ptr)
+        except TypeError:
+            raise InvalidArgument(f"kmem_cache_free({ptr!r:.60}): a pointer is an integer address") from None
         if entry is None or entry[0] is not cache:
             raise self._bad_cache_free(cache, ptr, entry)
         del self._live[ptr]
@@ -409,7 +430,7 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
             cache.free(slab, ptr, cpu)
         elif slab.state == "pages":
             del self._slab_at[slab.pfn]
-            self.machine.free_pages(slab.pfn, slab.order)
+            self.machine.free_pages(slab.pfn, slab.order, owner="slab")
         else:
             self._heap.free(ptr, cache.size)
         if self.bus.active:
@@ -452,8 +473,25 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         return cache
 
     def _check_cpu(self, cpu) -> None:
-        if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < self.nr_cpus:
+        if isinstance(cpu, bool) or not isinstance(cpu, numbers.Integral) or not 0 <= cpu < self.nr_cpus:
             raise InvalidArgument(f"cpu {cpu!r} does not exist: this machine has CPUs 0..{self.nr_cpus - 1}")
+
+    def owned_blocks(self):
+        """``(pfn, order, owner)`` of every block this layer holds: slab pages and large kmallocs."""
+        for pfn, slab in self._slab_at.items():
+            yield pfn, slab.order, "slab"
+        for pfn, order, _size in self._large.values():
+            yield pfn, order, "kmalloc_large"
+
+    def check_reboot(self, nr_cpus=None, allocator=None) -> tuple[int, str]:
+        """The ``(nr_cpus, allocator)`` a :meth:`reboot` with these arguments would use, or the error it raises.
+
+        Lets a caller that must free things before rebooting validate first.
+        """
+        nr_cpus = self.nr_cpus if nr_cpus is None else nr_cpus
+        allocator = _check_allocator(self.allocator if allocator is None else allocator)
+        _check_nr_cpus(nr_cpus)
+        return int(nr_cpus), allocator
 
     def __len__(self) -> int:
         """Objects currently allocated (slab objects and large kmallocs)."""
@@ -469,5 +507,5 @@ def _check_allocator(name) -> str:
 
 
 def _check_nr_cpus(nr_cpus) -> None:
-    if isinstance(nr_cpus, bool) or not isinstance(nr_cpus, int) or not 1 <= nr_cpus <= NR_CPUS:
+    if isinstance(nr_cpus, bool) or not isinstance(nr_cpus, numbers.Integral) or not 1 <= nr_cpus <= NR_CPUS:
         raise InvalidArgument(f"nr_cpus {nr_cpus!r} must be an integer from 1 to NR_CPUS ({NR_CPUS})")

@@ -8,6 +8,8 @@ Y"), ``free_large_kmalloc()`` ("Not a kmalloc allocation"), and for SLOB the siz
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import DoubleFree, InvalidArgument, InvalidFree, WrongSlabCache
 from .kmalloc import ZERO_SIZE_PTR
 from .slob import SLOB_UNIT, SlobPage, slob_units
@@ -34,6 +36,7 @@ class FreeChecksMixin:
 
     def cache_of(self, ptr: int):
         """The cache a live slab object came from (``virt_to_cache()``)."""
+        ptr = self._pointer(ptr, "cache_of")
         entry = self._live.get(ptr)
         if entry is None or entry[0] is None:
             raise InvalidArgument(f"{_hex(ptr)} is not a live object of a kmem cache")
@@ -41,6 +44,7 @@ class FreeChecksMixin:
 
     def ksize(self, ptr: int) -> int:
         """``ksize()``: bytes really usable at ``ptr`` (the slot, the compound page, or SLOB's units)."""
+        ptr = self._pointer(ptr, "ksize")
         entry = self._live.get(ptr)
         if entry is not None:
             cache, _slab, size = entry
@@ -57,6 +61,7 @@ class FreeChecksMixin:
 
     def object_info(self, ptr: int) -> dict:
         """What ``kmem_dump_obj()`` would say about ``ptr``, plus the waste it carries."""
+        ptr = self._pointer(ptr, "object_info")
         entry = self._live.get(ptr)
         if entry is not None:
             cache, slab, size = entry
@@ -83,6 +88,15 @@ class FreeChecksMixin:
         return {"ptr": ptr, "kind": "not allocated", "reason": str(self._bad_free(ptr, "kfree"))}
 
     # ------------------------------------------------------------------ diagnosis
+    def _pointer(self, ptr, func: str) -> int:
+        """``ptr`` as a plain int address, or :class:`InvalidArgument` (a bool, text, a list ...)."""
+        if ptr.__class__ is int:
+            return ptr
+        if isinstance(ptr, bool) or not isinstance(ptr, numbers.Integral):
+            raise InvalidArgument(f"{func}({ptr!r:.60}): a pointer is a non-negative integer address such as "
+                                  f"{self.page_offset:#x}")
+        return int(ptr)
+
     def _bad_free(self, ptr, func: str) -> Exception:
         """The error a free of ``ptr`` deserves; nothing is changed."""
         if isinstance(ptr, bool) or not isinstance(ptr, int) or ptr < 0:

@@ -14,9 +14,9 @@ user gets a clear reason instead of numbers.
 from __future__ import annotations
 
 import os
-import re
 
 from ..errors import InvalidArgument
+from ..validate import as_text, parse_count
 from .slub_sizes import calculate_order, order_objects
 
 __all__ = ["SLABINFO_HEADER", "render_slabinfo", "parse_slabinfo", "format_slabinfo_line", "read_sys_kernel_slab",
@@ -28,12 +28,13 @@ SLABINFO_HEADER = ("slabinfo - version: 2.1\n"
                    " : slabdata <active_slabs> <num_slabs> <sharedavail>\n")
 _KEYS = ("active_objs", "num_objs", "objsize", "objperslab", "pagesperslab", "active_slabs", "num_slabs")
 _TUNABLES = ("limit", "batchcount", "sharedfactor", "sharedavail")
-_LINE = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+:\s+tunables\s+(\d+)\s+(\d+)\s+(\d+)"
-                   r"\s+:\s+slabdata\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
-
 
 def format_slabinfo_line(name: str, info: dict) -> str:
     """One ``cache_show()`` line (with its newline)."""
+    if not isinstance(name, str) or not isinstance(info, dict) or not all(
+            isinstance(info.get(key), int) for key in _KEYS + _TUNABLES):
+        raise InvalidArgument(f"format_slabinfo_line({name!r:.40}, ...): accepted: a cache name and a dict with the "
+                              f"integer fields {', '.join(_KEYS + _TUNABLES)}")
     return (f"{name:<17} {info['active_objs']:6d} {info['num_objs']:6d} {info['objsize']:6d} "
             f"{info['objperslab']:4d} {info['pagesperslab']:4d}"
             f" : tunables {info['limit']:4d} {info['batchcount']:4d} {info['sharedfactor']:4d}"
@@ -51,6 +52,8 @@ def render_slabinfo(source) -> str:
     kmalloc-cg-8k          0      0   8192    4    8 : tunables    0    0    0 : slabdata      0      0      0
     """
     slab = source.slab if hasattr(source, "slab") else source
+    if not hasattr(slab, "slabinfo_rows"):
+        raise InvalidArgument(f"render_slabinfo({source!r:.60}): accepted: a Machine or its SlabAllocator")
     return SLABINFO_HEADER + "".join(format_slabinfo_line(name, info) for name, info in slab.slabinfo_rows())
 
 
@@ -62,24 +65,33 @@ def parse_slabinfo(text: str, *, tunables: bool = False) -> dict[str, dict[str, 
     """
     if not isinstance(text, str):
         raise InvalidArgument(f"parse_slabinfo() wants the text of /proc/slabinfo, not {type(text).__name__}")
+    text = as_text(text, "/proc/slabinfo", "the text of /proc/slabinfo (str)")
     lines = text.splitlines()
     if not lines or not lines[0].startswith("slabinfo - version:"):
         raise InvalidArgument("not /proc/slabinfo text: the first line must be 'slabinfo - version: 2.1'")
     version = lines[0].split(":", 1)[1].strip()
     if version != "2.1":
-        raise InvalidArgument(f"slabinfo version {version} is not supported; this parser reads version 2.1")
+        raise InvalidArgument(f"slabinfo version {version[:20]} is not supported; this parser reads version 2.1")
     result: dict[str, dict[str, int]] = {}
     for number, line in enumerate(lines[1:], 2):
         if not line.strip() or line.startswith("#"):
             continue
-        match = _LINE.match(line)
-        if match is None:
+        tokens = line.split()
+        if (len(tokens) != 16 or tokens[6:8] != [":", "tunables"] or tokens[11:13] != [":", "slabdata"]):
+            shown = line if len(line) <= 80 else line[:80] + "..."
             raise InvalidArgument(f"line {number} of slabinfo is not 'name active num objsize objperslab "
-                                  f"pagesperslab : tunables l b s : slabdata a n s': {line!r}")
-        values = [int(v) for v in match.groups()[1:]]
+                                  f"pagesperslab : tunables l b s : slabdata a n s': {shown!r}")
+        values = [parse_count(token, f"line {number} of slabinfo") for token in tokens[1:6] + tokens[8:11] + tokens[13:]]
         entry = dict(zip(("active_objs", "num_objs", "objsize", "objperslab", "pagesperslab", "limit",
                           "batchcount", "sharedfactor", "active_slabs", "num_slabs", "sharedavail"), values))
-        result[match.group(1)] = entry if tunables else {key: entry[key] for key in _KEYS}
+        name = tokens[0]
+        if not name.isprintable() or len(name) > 64 or name in result:
+            raise InvalidArgument(f"line {number} of slabinfo: cache name {name[:64]!r} is not printable, longer "
+                                  "than 64 characters, or repeated")
+        if entry["active_objs"] > entry["num_objs"] or entry["active_slabs"] > entry["num_slabs"]:
+            raise InvalidArgument(f"line {number} of slabinfo: {name} has more active objects or slabs than it has "
+                                  "in all (active <= num)")
+        result[name] = entry if tunables else {key: entry[key] for key in _KEYS}
     return result
 
 
@@ -92,6 +104,8 @@ def read_proc_slabinfo(path: str = "/proc/slabinfo") -> tuple[dict | None, str]:
         return None, f"{path} is mode 0400: only root can read it (try: sudo cat {path})"
     except FileNotFoundError:
         return None, f"{path} does not exist here (not Linux, a container without /proc, or a SLOB kernel)"
+    except UnicodeDecodeError:
+        return None, f"{path} is not /proc/slabinfo text: it holds bytes that are not ASCII"
     except (OSError, InvalidArgument) as error:
         return None, f"{path} could not be read: {error}"
 
@@ -153,6 +167,11 @@ def compare_slub_geometry(caches: dict[str, dict[str, int]], nr_cpus: int, *, pa
 
     Rows: ``name, slab_size, order, objs_per_slab, model_order, model_objs, match``.
     """
+    if not isinstance(caches, dict) or not all(isinstance(v, dict) for v in caches.values()):
+        raise InvalidArgument("caches: accepted: {cache name: {attribute: int}} as read_sys_kernel_slab() returns")
+    for what, value, low in (("nr_cpus", nr_cpus, 1), ("page_size", page_size, 1024)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1 << 16:
+            raise InvalidArgument(f"{what} {value!r:.40}: accepted: an integer {low}..65536")
     rows = []
     for name, values in sorted(caches.items()):
         if "slab_size" not in values or "order" not in values or "objs_per_slab" not in values:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import AllocationError, InvalidArgument, ModuleLoadError
+from ..errors import AllocationError, InvalidArgument, KernelMemError, ModuleLoadError
 from ..slab.kmalloc import check_size
 from ..slab.slub_sizes import align_up
 from ..units import format_size
@@ -49,6 +49,9 @@ def i386_vmalloc_window(ram_bytes: int, page_size: int = 4096) -> tuple[int, int
     >>> [hex(a) for a in i386_vmalloc_window(2 << 30)]
     ['0xf7ffe000', '0xff7fe000']
     """
+    ram_bytes, page_size = check_size(ram_bytes, "ram_bytes"), check_size(page_size, "page_size")
+    if not page_size or page_size & (page_size - 1):
+        raise InvalidArgument(f"page_size {page_size}: accepted: a power of two, such as 4096")
     maxmem = _I386_VMALLOC_END - _I386_PAGE_OFFSET - _I386_VMALLOC_RESERVE
     lowmem = min(ram_bytes, maxmem) // page_size * page_size
     return _I386_PAGE_OFFSET + lowmem + _I386_VMALLOC_OFFSET, _I386_VMALLOC_END
@@ -120,7 +123,7 @@ class ModuleLoader:
     """
 
     def __init__(self, machine, rules: str = "linux-6.18-x86_64") -> None:
-        if rules not in MODULE_RULES:
+        if not isinstance(rules, str) or rules not in MODULE_RULES:
             raise InvalidArgument(f"unknown module rules {rules!r}; accepted: {', '.join(MODULE_RULES)}")
         self.machine, self.rules = machine, MODULE_RULES[rules]
         config = machine.config
@@ -133,6 +136,15 @@ class ModuleLoader:
             self.modules_area = VmallocSpace(machine, start=getattr(config, "modules_vaddr", 0xFFFFFFFFC0000000),
                                              end=getattr(config, "modules_end", 0xFFFFFFFFFF000000), name="modules")
         self.modules: dict[str, LoadedModule] = {}
+        machine.add_holder(self)
+
+    def owned_blocks(self):
+        """Nothing directly: the pages are the vmalloc windows' (they are holders themselves)."""
+        return ()
+
+    def _machine_reset(self) -> None:
+        """The machine rebooted: no module is loaded any more."""
+        self.modules.clear()
 
     def load_module(self, image_size: int, *, name: str = "demo", core_size: int | None = None, init_size: int = 0,
                     sections: dict[str, int] | None = None, run_init: bool = True) -> LoadedModule:
@@ -142,7 +154,12 @@ class ModuleLoader:
         plus ``init_size`` of init text).  Raises :class:`ModuleLoadError` with the kernel's errno;
         on any error the machine is unchanged.
         """
-        check_size(image_size, "init_module")
+        image_size = check_size(image_size, "init_module")
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 55:
+            raise InvalidArgument(f"module name {name!r:.60}: letters, digits and '_' only, at most 55 characters "
+                                  "(MODULE_NAME_LEN 56 with its NUL)")
+        if not isinstance(run_init, bool):
+            raise InvalidArgument(f"run_init {run_init!r:.40} must be True or False")
         sizes = self._sizes(image_size, core_size, init_size, sections)
         label = f"init_module({name}, {format_size(image_size)})"
         if name in self.modules:
@@ -164,9 +181,11 @@ class ModuleLoader:
             for section, size in sizes.items():
                 placed[section] = self.modules_area.vmalloc(size, "GFP_KERNEL", caller=self.rules.section_caller)
                 done.append((self.modules_area, placed[section]))
-        except AllocationError as error:
+        except KernelMemError as error:
             for space, addr in reversed(done):
                 space.unwind(addr)
+            if not isinstance(error, AllocationError):
+                raise
             what = "the copy of the image" if not done else "the module's sections"
             raise ModuleLoadError(f"{label}: -ENOMEM (Cannot allocate memory): vmalloc of {what} failed: {error}",
                                   errno=ENOMEM) from None
@@ -181,6 +200,13 @@ class ModuleLoader:
 
     def _sizes(self, image_size: int, core_size, init_size, sections) -> dict[str, int]:
         first, init_name = self.rules.sections[0], self.rules.init_sections[0]
+        if core_size is not None:
+            core_size = check_size(core_size, "core_size")
+        init_size = check_size(init_size, "init_size")
+        if sections is not None and (not isinstance(sections, dict) or not sections
+                                     or not all(isinstance(key, str) for key in sections)):
+            raise InvalidArgument(f"sections {sections!r:.60}: a non-empty dict {{section kind: bytes}}; Linux "
+                                  f"{self.rules.kernel_version} has: {', '.join(self.rules.sections)}")
         if sections is None:
             sections = {first: image_size if core_size is None else core_size}
             if init_size:
@@ -189,9 +215,10 @@ class ModuleLoader:
         if unknown:
             raise InvalidArgument(f"unknown section kinds {unknown}; Linux {self.rules.kernel_version} has: "
                                   f"{', '.join(self.rules.sections)}")
-        for key, size in sections.items():
-            check_size(size, f"section {key}")
-        return {key: align_up(size, self.machine.page_size) for key, size in sections.items() if size}
+        sizes = {key: check_size(size, f"section {key}") for key, size in sections.items()}
+        if not any(sizes.values()):
+            raise InvalidArgument(f"sections {sections!r:.60}: every section is empty; a module has some code")
+        return {key: align_up(size, self.machine.page_size) for key, size in sizes.items() if size}
 
     def _free_init(self, module: LoadedModule) -> None:
         """After the init function: ``module_free(mod, mod->module_init)`` / free_mod_mem() of init parts."""
@@ -201,7 +228,7 @@ class ModuleLoader:
 
     def delete_module(self, name: str) -> None:
         """``delete_module()``: every remaining section back."""
-        module = self.modules.pop(name, None)
+        module = self.modules.pop(name, None) if isinstance(name, str) else None
         if module is None:
             raise InvalidArgument(f"delete_module({name!r}): -ENOENT, no such module; loaded: "
                                   f"{', '.join(self.modules) or 'none'}")

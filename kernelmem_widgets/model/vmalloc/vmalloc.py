@@ -25,10 +25,14 @@ modelled: the per-node pools of recently freed ranges (6.9+), huge vmalloc mappi
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ..errors import AllocationError, DoubleFree, InvalidArgument, InvalidFree, InvalidSize, InvariantViolation
-from ..page_alloc.gfp import gfp_name, parse_gfp
+from ..validate import as_int
+from ..errors import (AllocationError, DoubleFree, InvalidArgument, InvalidFree, InvalidSize, InvariantViolation,
+                      KernelMemError)
+from ..page_alloc.gfp import gfp_name, gfp_zone, parse_gfp
 from ..slab.kmalloc import check_size
 from ..slab.slub_sizes import align_up, fls
 from ..units import format_size
@@ -91,6 +95,22 @@ class VmallocSpace:
         self._vfreed: set[int] = set()
         self.width = 16 if self.end > 0xFFFFFFFF else 8
         self.pointer_size = 8 if self.end > 0xFFFFFFFF else 4      # sizeof(struct page *): i386 windows are 32-bit
+        machine.add_holder(self)
+
+    # ------------------------------------------------------------------ the machine's bookkeeping
+    def owned_blocks(self):
+        """``(pfn, 0, "vmalloc")`` for every page behind a live area (page arrays included)."""
+        for area in self._busy.values():
+            for pfn in area.pages:
+                yield pfn, 0, "vmalloc"
+
+    def _machine_reset(self) -> None:
+        """The machine rebooted: the window is empty again, as after boot."""
+        self._free = [[self.start, self.end]]
+        self._busy.clear()
+        self._lazy.clear()
+        self.lazy_nr = 0
+        self._vfreed.clear()
 
     # ------------------------------------------------------------------ queries
     def is_vmalloc_addr(self, addr: int) -> bool:
@@ -101,14 +121,16 @@ class VmallocSpace:
         """The live area starting at ``addr`` (``find_vm_area()``)."""
         try:
             return self._busy[addr]
-        except KeyError:
-            raise InvalidArgument(f"no vmalloc area starts at {addr!r}") from None
+        except (KeyError, TypeError):
+            raise InvalidArgument(f"no vmalloc area starts at {addr!r:.60}") from None
 
     def areas(self) -> list[VmArea]:
         return [self._busy[a] for a in sorted(self._busy)]
 
     def vmalloc_to_pfn(self, addr: int) -> int:
         """``vmalloc_to_pfn()``: the page frame behind any address inside a live area."""
+        if isinstance(addr, bool) or not isinstance(addr, numbers.Integral):
+            raise InvalidArgument(f"vmalloc_to_pfn({addr!r:.60}): an address is an integer")
         for area in self._busy.values():
             if area.addr <= addr < area.addr + area.size - self.page_size:
                 return area.pages[(addr - area.addr) // self.page_size]
@@ -154,7 +176,10 @@ class VmallocSpace:
 
     def _vmalloc(self, size: int, gfp, caller: str, huge_order: int = 0) -> int:
         flags = parse_gfp(gfp)
-        check_size(size, "vmalloc")
+        gfp_zone(flags)  # GFP_ZONE_BAD masks are refused before the range or the page array is taken
+        size = check_size(size, "vmalloc")
+        if not isinstance(caller, str) or not caller.isprintable() or not 0 < len(caller) <= 64:
+            raise InvalidArgument(f"caller {caller!r:.60}: a short printable name (it is a /proc/vmallocinfo field)")
         if size == 0:
             raise InvalidSize("vmalloc(0): __vmalloc_node_range() hits WARN_ON_ONCE(!size) and returns NULL; "
                               "accepted: 1 byte or more (rounded up to whole pages)")
@@ -169,7 +194,7 @@ class VmallocSpace:
         self._busy[addr] = area
         try:
             self._populate(area, size, flags, caller, huge_order)
-        except AllocationError:
+        except KernelMemError:
             if huge_order:  # __vmalloc_area_node()'s fail: vfree(area->addr), lazily
                 self._vfree(addr)
             else:
@@ -204,20 +229,22 @@ class VmallocSpace:
             if not huge_order:
                 while len(pages) < nr_pages:  # alloc_pages_bulk_node_noprof(), at most 100 a call
                     request = min(100, nr_pages - len(pages))
-                    got = machine.alloc_pages_bulk(page_gfp, request) if request > 1 else []
+                    got = machine.alloc_pages_bulk(page_gfp, request, owner="vmalloc") if request > 1 else []
                     pages.extend(got)
                     if len(got) != request:
                         break
             while len(pages) < nr_pages:  # high-order pages, or what the bulk allocator left
-                pfn = machine.alloc_pages(page_gfp, huge_order)
+                pfn = machine.alloc_pages(page_gfp, huge_order, owner="vmalloc")
                 if huge_order:
                     machine.zone_of(pfn).split_page(pfn, huge_order)
                 pages.extend(range(pfn, pfn + (1 << huge_order)))
-        except AllocationError as error:
+        except KernelMemError as error:
             for pfn in area.pages:
-                self.machine.free_pages(pfn, 0)
+                self.machine.free_pages(pfn, 0, owner="vmalloc")
             area.pages.clear()
             self._drop_array(area, lazy=False)
+            if not isinstance(error, AllocationError):
+                raise
             raise AllocationError(f"vmalloc error: size {size}, failed to allocate pages ({gfp_name(flags)}): "
                                   f"{error.reason}", order=0, reason=error.reason) from None
 
@@ -229,7 +256,7 @@ class VmallocSpace:
             else:
                 self._busy.pop(inner.addr)
                 for pfn in inner.pages:
-                    self.machine.free_pages(pfn, 0)
+                    self.machine.free_pages(pfn, 0, owner="vmalloc")
                 self._drop_array(inner, lazy=False)
                 self._give_back_range(inner.addr, inner.size)
         elif area.array is not None:
@@ -244,8 +271,9 @@ class VmallocSpace:
     def _vfree(self, addr) -> None:
         if addr is None or addr == 0:
             return
-        if isinstance(addr, bool) or not isinstance(addr, int):
-            raise InvalidArgument(f"vfree({addr!r}): a pointer is an integer address")
+        if isinstance(addr, bool) or not isinstance(addr, numbers.Integral):
+            raise InvalidArgument(f"vfree({addr!r:.60}): a pointer is an integer address")
+        addr = int(addr)
         if addr % self.page_size:
             raise InvalidFree(f"Trying to vfree() bad address ({addr:#x}): vmalloc areas start on a page boundary",
                               ptr=addr)
@@ -258,7 +286,7 @@ class VmallocSpace:
                               "address" + (" (it is inside another area)" if self._inside(addr) else ""), ptr=addr)
         del self._busy[addr]
         for pfn in area.pages:
-            self.machine.free_pages(pfn, 0)
+            self.machine.free_pages(pfn, 0, owner="vmalloc")
         nr_pages = len(area.pages)
         area.pages = []
         self._drop_array(area, lazy=True)
@@ -272,9 +300,10 @@ class VmallocSpace:
 
     def unwind(self, addr: int) -> None:
         """Undo a :meth:`vmalloc` completely, the virtual range included (an error path's rollback)."""
+        self.area(addr)  # InvalidArgument unless a live area starts there
         area = self._busy.pop(addr)
         for pfn in area.pages:
-            self.machine.free_pages(pfn, 0)
+            self.machine.free_pages(pfn, 0, owner="vmalloc")
         area.pages = []
         self._drop_array(area, lazy=False)
         self._give_back_range(addr, area.size)
@@ -317,6 +346,16 @@ class VmallocSpace:
         Used by ``ioremap()`` (model/boot/ioremap.py); raises :class:`AllocationError` with the
         kernel's "vmap allocation for size N failed" when the window has no such range.
         """
+        size = as_int(size, "get_vm_area size", "a positive multiple of PAGE_SIZE", InvalidSize)
+        align = as_int(align, "get_vm_area align", "a power of two >= PAGE_SIZE")
+        phys_addr = as_int(phys_addr, "get_vm_area phys_addr", "a physical address >= 0")
+        if size <= 0 or size % self.page_size or size > self.end - self.start:
+            raise InvalidSize(f"get_vm_area size {size}: accepted: a positive multiple of PAGE_SIZE "
+                              f"({self.page_size}) no larger than the {self.name} area")
+        if align < self.page_size or align & (align - 1) or align > self.end - self.start:
+            raise InvalidArgument(f"get_vm_area align {align}: accepted: a power of two from PAGE_SIZE to the area size")
+        if phys_addr < 0 or not isinstance(caller, str) or not caller.isprintable():
+            raise InvalidArgument("get_vm_area: phys_addr must be >= 0 and caller a printable name")
         total = size + self.page_size
         addr = _first_fit_aligned(self._free, total, align)
         if addr is None and self._lazy:
@@ -335,7 +374,11 @@ class VmallocSpace:
 
     def free_vm_area(self, addr: int) -> VmArea:
         """``vunmap()`` of a :meth:`get_vm_area` range: it waits on the purge list like a vfree()d one."""
-        area = self._busy.pop(addr)
+        area = self._busy.get(addr) if addr.__class__ is int else None
+        if area is None or not area.ioremap:
+            raise InvalidFree(f"free_vm_area({addr!r:.40}): not the start of a mapping made by get_vm_area() "
+                              f"in the {self.name} area")
+        del self._busy[addr]
         self._lazy.append(area)
         self.lazy_nr += area.size // self.page_size
         if self.lazy_nr > self.lazy_max_pages:
@@ -438,8 +481,9 @@ def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
 
     Follows ``__kvmalloc_node_noprof()`` / ``kmalloc_gfp_adjust()`` of mm/slub.c (Linux 6.18).
     """
+    _check_machine(machine, "kvmalloc")
     flags = parse_gfp(gfp)
-    check_size(size, "kvmalloc")
+    size = check_size(size, "kvmalloc")
     attempt = flags
     if size > machine.page_size:
         attempt = flags | {"__GFP_NOWARN"}
@@ -459,10 +503,16 @@ def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:
 
 def kvfree(machine, ptr) -> None:
     """``kvfree()``: vfree() for a vmalloc address, kfree() for anything else."""
+    _check_machine(machine, "kvfree")
     if isinstance(ptr, int) and not isinstance(ptr, bool) and machine.vmalloc.is_vmalloc_addr(ptr):
         machine.vmalloc.vfree(ptr)
     else:
         machine.slab.kfree(ptr)
+
+
+def _check_machine(machine, what: str) -> None:
+    if not hasattr(machine, "slab") or not hasattr(machine, "zones"):
+        raise InvalidArgument(f"{what}({machine!r:.60}, ...): the first argument is a Machine")
 
 
 def _require(condition: bool, message: str) -> None:
