@@ -240,8 +240,11 @@ class Workload:
         allocation is counted and its run given up, as its caller would.
         ``progress(done, total)`` is called after each of the ``2 * rounds`` phases.
         """
-        if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
-            raise InvalidOperation(f"rounds {rounds!r} must be a whole number >= 1")
+        if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or not 1 <= rounds <= 100:
+            raise InvalidOperation(f"rounds {rounds!r}: accepted: a whole number of rounds from 1 to 100")
+        rounds = int(rounds)
+        if progress is not None and not callable(progress):
+            raise InvalidOperation(f"progress must be a function or None, not {type(progress).__name__}")
         machine = self.machine
         managed = sum(zone.managed_pages for zone in machine.zones)
         target = int(self.fill * managed)

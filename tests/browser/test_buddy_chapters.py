@@ -69,6 +69,8 @@ def test_chapter01_every_control_draws_the_model(front_end_server, chromium_page
     lab.choose("order", "3 (32 KiB)", lambda: setattr(lab.twin.order, "value", 3))
     lab.click("allocate", lambda: lab.twin.allocate())
     lab.click("free", lambda: lab.twin.free())
+    # 20,000 steps: enough aging that no order-10 block survives on this machine (5,000 leave one)
+    lab.type_into("steps", "20000", lambda: setattr(lab.twin.age_steps, "value", 20000))
     lab.click("age-the-machine", lambda: lab.twin.age())
     lab.choose("order", "10 (4 MiB)", lambda: setattr(lab.twin.order, "value", 10))
     lab.click("allocate", lambda: lab.twin.allocate())

@@ -133,5 +133,5 @@ def test_week_progress_and_bad_rounds():
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     with pytest.raises(InvalidOperation, match="rounds"):
         Workload(machine).age_week(rounds=0)
-    with pytest.raises(InvalidOperation, match="whole number"):
+    with pytest.raises(InvalidOperation, match="not an integer"):
         Workload(machine).age(2.5)

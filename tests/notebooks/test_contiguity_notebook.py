@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from notebook_support import assert_reveal_shows_answers, code_cells, not_live, read_notebook, run_in_process
+from notebook_support import assert_reveal_buttons_show_answers, code_cells, not_live, read_notebook, run_in_process
 
 NAME = "03_why_contiguous.ipynb"
 PATH = Path(__file__).resolve().parents[2] / "notebooks" / NAME
@@ -50,4 +50,4 @@ def test_right_answers_pass_wrong_ones_do_not_and_reveal_shows_the_answer():
     assert all(f"Exercise {n}: right" in out for n in EXERCISES)
     _, out = run_in_process(NAME, replace={"answer_1 = None": "answer_1 = (25600, 50, 2)"}, only=not_live)
     assert "Exercise 1: not quite" in out
-    assert_reveal_shows_answers(namespace, EXERCISES)
+    assert_reveal_buttons_show_answers(namespace, EXERCISES)

@@ -38,8 +38,9 @@ class SlabStatsMixin:
             rows.append({"name": name, "objs": num, "active": active, "use": 100 * active // num if num else 0,
                          "obj_size": info["objsize"], "slabs": info["num_slabs"], "obj_per_slab": info["objperslab"],
                          "cache_size": info["num_slabs"] * info["pagesperslab"] * self.page_size})
-        if rows and sort not in rows[0]:
-            raise InvalidArgument(f"cannot sort slabtop by {sort!r}; columns: {', '.join(rows[0])}")
+        if not isinstance(sort, str) or (rows and sort not in rows[0]):
+            columns = ("name", "objs", "active", "use", "obj_size", "slabs", "obj_per_slab", "cache_size")
+            raise InvalidArgument(f"cannot sort slabtop by {sort!r:.40}; columns: {', '.join(columns)}")
         return sorted(rows, key=lambda r: (r[sort], r["name"]) if sort == "name" else (-r[sort], r["name"]))
 
     def allocations(self) -> list[dict]:
