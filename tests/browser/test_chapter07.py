@@ -1,6 +1,6 @@
-"""Chapter 07 in a real browser: JupyterLab on 127.0.0.1, headless Chromium.
+"""Chapter 07 in a real browser: JupyterLab, Notebook 7 and Voila on 127.0.0.1, headless Chromium.
 
-Open 07_rtos_partitions.ipynb, run all cells, then read what the lab's byte-array view *drew*: a
+Open 07_rtos_partitions.ipynb in each front end, run all cells, then read what the lab's byte-array view *drew*: a
 screenshot of its ``.bqplot`` figure, decoded with Pillow, sampled at the cells of known addresses,
 must show the palette colour of the kind the model says those bytes are (control block, free-list
 link, free, header, requested bytes).  Then click *step*, *OSMemGet* and *OSMemPut* twice (a double
@@ -11,16 +11,16 @@ process: after the double put the block is drawn red.  The console must stay cle
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 
-from jlab import open_and_run_all, save_screenshot
+from frontends import open_chapter
+from jlab import save_screenshot
+from labs_on_screen import kit_console_errors
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "07_rtos_partitions.ipynb"
-PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 # The lab is the chapter's first widget: its byte view is the first figure holding an <image>.
 _JS_IMAGE = """([panel]) => {
@@ -35,9 +35,9 @@ _JS_IMAGE = """([panel]) => {
 }"""
 
 
-def _image(page):
-    page.wait_for_function(f"([panel]) => {{ const r = ({_JS_IMAGE})([panel]); return r && r.w > 50; }}", arg=[PANEL])
-    return page.evaluate(_JS_IMAGE, [PANEL])
+def _image(page, scope):
+    page.wait_for_function(f"([panel]) => {{ const r = ({_JS_IMAGE})([panel]); return r && r.w > 50; }}", arg=[scope])
+    return page.evaluate(_JS_IMAGE, [scope])
 
 
 # Free-list links are lines between cell centres with a dot on each target, drawn over the image:
@@ -53,16 +53,16 @@ _JS_DOTS = """([panel, i]) => [...document.querySelectorAll(panel + ' .bqplot')[
   .length"""
 
 
-def _sample(page, view, addresses):
+def _sample(page, view, addresses, scope):
     """RGB drawn at the centre of each address's cell, read from a screenshot of the figure."""
     from PIL import Image
 
-    info = _image(page)
-    page.evaluate(_JS_OVERLAY, [PANEL, info["index"], False])
+    info = _image(page, scope)
+    page.evaluate(_JS_OVERLAY, [scope, info["index"], False])
     try:
-        shot = Image.open(io.BytesIO(page.locator(f"{PANEL} .bqplot").nth(info["index"]).screenshot())).convert("RGB")
+        shot = Image.open(io.BytesIO(page.locator(f"{scope} .bqplot").nth(info["index"]).screenshot())).convert("RGB")
     finally:
-        page.evaluate(_JS_OVERLAY, [PANEL, info["index"], True])
+        page.evaluate(_JS_OVERLAY, [scope, info["index"], True])
     rows, columns = view.colors.shape[:2]
     out = {}
     for addr in addresses:
@@ -73,70 +73,69 @@ def _sample(page, view, addresses):
     return out
 
 
-def _assert_drawn_as_model(page, view, addresses):
-    drawn = _sample(page, view, addresses)
+def _assert_drawn_as_model(page, view, addresses, scope):
+    drawn = _sample(page, view, addresses, scope)
     for addr, rgb in drawn.items():
         want = view.color_at(addr)
         assert all(abs(a - b) <= 10 for a, b in zip(rgb, want)), (
             f"{addr:#x}: drawn {rgb}, the model says {view.kind_at(addr)} {want}")
 
 
-def _click(page, css_class: str) -> None:
-    before = _image(page)["href"]
-    page.locator(f"{PANEL} button.{css_class}").first.click()
-    page.wait_for_function(f"([panel, before]) => ({_JS_IMAGE})([panel]).href !== before", arg=[PANEL, before],
+def _click(page, css_class: str, scope) -> None:
+    before = _image(page, scope)["href"]
+    page.locator(f"{scope} button.{css_class}").first.click()
+    page.wait_for_function(f"([panel, before]) => ({_JS_IMAGE})([panel]).href !== before", arg=[scope, before],
                            timeout=15_000)
     page.wait_for_timeout(300)
 
 
-def _status(page, text: str):
-    return page.locator(f"{PANEL} .widget-html-content", has_text=text).first
+def _status(page, text: str, scope):
+    return page.locator(f"{scope} .widget-html-content", has_text=text).first
 
 
-def test_chapter07_byte_view_draws_what_the_model_says(jupyter_lab_server, chromium_page):
+def test_chapter07_byte_view_draws_what_the_model_says(front_end_server, chromium_page):
     from kernelmem_widgets import RtosLab
 
-    base_url, token, _root = jupyter_lab_server
+    front_end, server = front_end_server
     page = chromium_page
-    open_and_run_all(page, base_url, token, NOTEBOOK, timeout=240_000)
+    chapter = open_chapter(page, front_end, server, NOTEBOOK, timeout=240_000, ready="")
+    scope = chapter.scope  # where this front end shows the chapter's outputs
     twin = RtosLab(seed=0)                       # the notebook's lab, replayed here
     view, heap = twin.byte_view, twin.heap
     pool32, pool128 = heap.partitions[0], heap.partitions[1]
-    page.locator(f"{PANEL} .bqplot").nth(_image(page)["index"]).scroll_into_view_if_needed()
+    page.locator(f"{scope} .bqplot").nth(_image(page, scope)["index"]).scroll_into_view_if_needed()
     page.wait_for_timeout(500)
 
     fresh = [heap.ram.base, pool32.addr_ptr, pool32.addr_ptr + 8, pool128.addr_ptr, pool128.addr_ptr + 64]
     assert [view.kind_at(a) for a in fresh] == ["control", "link", "free", "link", "free"]
-    _assert_drawn_as_model(page, view, fresh)
+    _assert_drawn_as_model(page, view, fresh, scope)
 
     # step: malloc(37) takes the first 128-byte block; its header word and data are drawn
-    _click(page, "kmw-step")
+    _click(page, "kmw-step", scope)
     line = twin.step(1)[0]
-    assert _status(page, line).is_visible(), line
+    assert _status(page, line, scope).is_visible(), line
     ptr = int(line.rsplit("= ", 1)[1], 16)
     assert (view.kind_at(ptr - 4), view.kind_at(ptr), view.kind_at(ptr + 40)) == ("header", "used", "waste")
-    _assert_drawn_as_model(page, view, [ptr - 4, ptr, ptr + 40, pool32.addr_ptr])
+    _assert_drawn_as_model(page, view, [ptr - 4, ptr, ptr + 40, pool32.addr_ptr], scope)
 
     # OSMemGet twice by hand on pool-32, then OSMemPut of the second block twice: with NbrFree below NbrMax
     # os_mem.c accepts the second put (a double put)
-    _click(page, "kmw-osmemget")
+    _click(page, "kmw-osmemget", scope)
     first = twin.os_mem_get("pool-32")
-    assert _status(page, f"OSMemGet(pool-32) = {first:#x}").is_visible()
-    _assert_drawn_as_model(page, view, [first, first + 8])
-    _click(page, "kmw-osmemget")
+    assert _status(page, f"OSMemGet(pool-32) = {first:#x}", scope).is_visible()
+    _assert_drawn_as_model(page, view, [first, first + 8], scope)
+    _click(page, "kmw-osmemget", scope)
     block = twin.os_mem_get("pool-32")
-    _click(page, "kmw-osmemput")
-    _click(page, "kmw-osmemput")
+    _click(page, "kmw-osmemput", scope)
+    _click(page, "kmw-osmemput", scope)
     twin.os_mem_put(block, "pool-32")
     twin.os_mem_put(block, "pool-32")
     assert view.kind_at(block) == "corrupt"
-    assert _status(page, "a double put").is_visible()
-    _assert_drawn_as_model(page, view, [block, block + 8, ptr])
+    assert _status(page, "a double put", scope).is_visible()
+    _assert_drawn_as_model(page, view, [block, block + 8, ptr], scope)
     assert 0 < len(view.links) <= view.max_links
-    assert page.evaluate(_JS_DOTS, [PANEL, _image(page)["index"]]) == len(view.links)
-    red = _sample(page, view, [block])[block]
+    assert page.evaluate(_JS_DOTS, [scope, _image(page, scope)["index"]]) == len(view.links)
+    red = _sample(page, view, [block], scope)[block]
     assert red[0] > 150 and red[1] < 60 and red[2] < 60, f"the double-put block is drawn {red}, not red"
-    save_screenshot(page, "chapter07.png")
-
-    errors = [e for e in page.console_errors if not re.search(r"favicon|Failed to load resource", e)]
-    assert not errors, errors
+    save_screenshot(page, f"{front_end}-07_rtos_partitions.png")
+    assert not kit_console_errors(page, front_end), page.console_errors
