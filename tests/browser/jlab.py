@@ -279,8 +279,9 @@ def shutdown_kernels(base_url: str, token: str) -> None:
         api(base_url, token, f"/api/kernels/{k['id']}", method="DELETE", timeout=10)
 
 
-def bar_heights(page, figure_index: int = 0) -> list[float]:
-    """Heights of `rect.bar` in the second <svg> of the n-th `.bqplot` of the active notebook."""
+def bar_heights(page, figure_index: int = 0, scope: str | None = None) -> list[float]:
+    """Heights of `rect.bar` in the second <svg> of the n-th `.bqplot` of the active notebook
+    (or of the CSS ``scope`` a front end shows the outputs in: ``frontends.SCOPES``)."""
     return page.evaluate(
         """([panel, i]) => {
           const fig = document.querySelectorAll(panel + ' .bqplot')[i];
@@ -288,7 +289,7 @@ def bar_heights(page, figure_index: int = 0) -> list[float]:
           if (!svg) return null;
           return [...svg.querySelectorAll('rect.bar')].map(r => parseFloat(r.getAttribute('height')));
         }""",
-        [_ACTIVE, figure_index],
+        [_ACTIVE if scope is None else scope, figure_index],
     )
 
 
