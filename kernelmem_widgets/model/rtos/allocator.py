@@ -9,6 +9,8 @@ call on the RAM's bus.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from .os_err import AllocFailed, InvalidFree, RtosArgumentError, check_int
@@ -34,7 +36,7 @@ class Region(tuple):
     label = property(lambda self: self[3])
 
 
-class Allocator:
+class Allocator(ABC):
     """Base of the partition wrapper and the two heaps.
 
     Attributes
@@ -143,12 +145,13 @@ class Allocator:
         free = self.free_bytes()
         return 0.0 if free == 0 else 1.0 - self.largest_free() / free
 
-    def regions(self) -> list[Region]:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    @abstractmethod
+    def regions(self) -> list[Region]:
+        """What every byte of the managed RAM is: ``(start, length, kind, label)`` runs."""
 
-    def area(self) -> tuple[int, int]:  # pragma: no cover
+    @abstractmethod
+    def area(self) -> tuple[int, int]:
         """``(start, end)`` of the RAM this allocator manages."""
-        raise NotImplementedError
 
     def byte_kinds(self):
         """One code per byte of the RAM (positions in :data:`REGION_KINDS`) for the byte-array view."""
