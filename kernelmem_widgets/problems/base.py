@@ -11,9 +11,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from ..model.errors import InvalidArgument
 
-__all__ = ["Part", "Problem", "ProblemSet", "student_seed", "FORMATS", "check_count", "check_seed"]
+__all__ = ["Part", "Problem", "ProblemSet", "student_seed", "FORMATS", "check_count", "check_seed", "with_defaults",
+           "draw_problems", "part_label"]
 
 FORMATS = ("text", "md", "json")
 
@@ -144,3 +147,23 @@ def check_count(count, *, most: int = MAX_COUNT, what: str = "count") -> int:
     if not 1 <= count <= most:
         raise InvalidArgument(f"{what} {count}: expected a whole number from 1 to {most}")
     return count
+
+
+def with_defaults(chapter: str, raw: dict, options: dict) -> dict:
+    """``raw`` options over a generator's ``{name: (default, help)}``; unknown names are refused."""
+    unknown = sorted(set(raw) - set(options))
+    if unknown:
+        raise InvalidArgument(f"unknown option(s) {', '.join(unknown)} for chapter {chapter}; accepted: "
+                              f"{', '.join(options)}")
+    return {name: raw.get(name, default) for name, (default, _) in options.items()}
+
+
+def draw_problems(seed: int, count: int, make_problem) -> list:
+    """``count`` problems, each from a seed of its own drawn from ``seed``: ``make_problem(number, seed)``."""
+    rng = np.random.default_rng(seed)
+    return [make_problem(number, int(rng.integers(2**32))) for number in range(1, count + 1)]
+
+
+def part_label(number: int, step: int) -> str:
+    """``"2.c"``: problem 2, its third part (``"2.27"`` past the alphabet)."""
+    return f"{number}.{chr(ord('a') + step)}" if step < 26 else f"{number}.{step + 1}"

@@ -18,7 +18,7 @@ from ..model.errors import AllocationError, InvalidArgument
 from ..model.page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
 from ..model.page_alloc.snapshot import free_block_containing
 from ..model.workload import Workload
-from .base import Part, Problem, check_count
+from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -35,11 +35,7 @@ MAX_OPS, MAX_AGE = 40, 200_000
 
 
 def _options(raw: dict) -> dict:
-    unknown = sorted(set(raw) - set(OPTIONS))
-    if unknown:
-        raise InvalidArgument(f"unknown option(s) {', '.join(unknown)} for chapter 01; accepted: "
-                              f"{', '.join(OPTIONS)}")
-    options = {name: raw.get(name, default) for name, (default, _) in OPTIONS.items()}
+    options = with_defaults("01", raw, OPTIONS)
     options["ops"] = check_count(options["ops"], most=MAX_OPS, what="ops")
     ratio = options["free_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 0.9:
@@ -64,9 +60,7 @@ def _options(raw: dict) -> dict:
 def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
     """The options as used, and ``count`` problems drawn from ``seed``."""
     options = _options(raw_options)
-    rng = np.random.default_rng(seed)
-    problems = [_problem(number, int(rng.integers(2**32)), options) for number in range(1, count + 1)]
-    return options, problems
+    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
@@ -83,7 +77,7 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
     parts, live = [], []  # live: (index into ptr[], pfn, order) still allocated
     ops_text = []
     for step in range(options["ops"]):
-        letter = _label(number, step)
+        letter = part_label(number, step)
         if live and rng.random() < options["free_ratio"]:
             index, pfn, order = live.pop(int(rng.integers(len(live))))
             machine.free_pages(pfn, order)
@@ -100,7 +94,7 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
             pfn = None
         ops_text.append(f"{letter}: ptr[{index}] = alloc_pages({gfp}, {order})")
         parts.append(Part(letter, "pfn", f"the pfn of ptr[{index}], or 'fails'", pfn, {"order": order}))
-    final = _label(number, options["ops"])
+    final = part_label(number, options["ops"])
     line = procfs.render_buddyinfo(machine).splitlines()[-1]
     counts = tuple(int(word) for word in line.split()[4:])
     parts.append(Part(final, "numbers", f"/proc/buddyinfo for zone {zone.name} afterwards (the {len(counts)} "
@@ -108,9 +102,6 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
     return Problem(number, f"{options['ops']} operations on zone {zone.name}", tuple(setup + ["operations:"]
                    + ["  " + text for text in ops_text]), tuple(parts))
 
-
-def _label(number: int, step: int) -> str:
-    return f"{number}.{chr(ord('a') + step)}" if step < 26 else f"{number}.{step + 1}"
 
 
 def _state_lines(machine, zone, depth: int) -> list[str]:

@@ -18,7 +18,7 @@ from ..model.slab.kmalloc import kmalloc_cache_name
 from ..model.slab.slub_sizes import get_order
 from ..model.units import format_size
 from ..model.vmalloc.module import ModuleLoader
-from .base import Part, Problem, check_count
+from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -33,10 +33,7 @@ MAX_SIZES = 12
 
 
 def _options(raw: dict) -> dict:
-    unknown = sorted(set(raw) - set(OPTIONS))
-    if unknown:
-        raise InvalidArgument(f"unknown option(s) {', '.join(unknown)} for chapter 02; accepted: {', '.join(OPTIONS)}")
-    options = {name: raw.get(name, default) for name, (default, _) in OPTIONS.items()}
+    options = with_defaults("02", raw, OPTIONS)
     options["sizes"] = check_count(options["sizes"], most=MAX_SIZES, what="sizes")
     words = [word.strip() for word in str(options["cpus"]).split(",") if word.strip()]
     if not words or not all(word.isdigit() and 1 <= int(word) <= 4096 for word in words):
@@ -47,16 +44,14 @@ def _options(raw: dict) -> dict:
 
 def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
     options = _options(raw_options)
-    rng = np.random.default_rng(seed)
-    problems = [_problem(number, int(rng.integers(2**32)), options) for number in range(1, count + 1)]
-    return options, problems
+    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
     rng = np.random.default_rng(seed)
     nr_cpus = int(rng.choice([int(word) for word in options["cpus"].split(",")]))
     machine = Machine.preset(PRESET, ram=RAM, nr_cpus=nr_cpus)
-    parts, letters = [], iter(_labels(number))
+    parts, letters = [], (part_label(number, step) for step in range(26))
     for _ in range(options["sizes"]):
         size = _draw_size(rng)
         name = kmalloc_cache_name(size)
@@ -83,10 +78,6 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
              f"page size {format_size(machine.page_size)}",)
     return Problem(number, f"kmalloc, vmalloc and a module on {nr_cpus} CPU{'s' if nr_cpus > 1 else ''}", setup, tuple(parts))
 
-
-def _labels(number: int):
-    for step in range(26):
-        yield f"{number}.{chr(ord('a') + step)}"
 
 
 def _draw_size(rng) -> int:
