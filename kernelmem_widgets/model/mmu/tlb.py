@@ -7,10 +7,12 @@ the set picked by the low bits of the virtual page number, least recently used w
 A shared array (Skylake's 1536-entry STLB for 4 KiB and 2 MiB) tags each entry with its size.
 
 Simulation is vectorised: runs of accesses to one page collapse to one lookup (the rest are
-first-level hits, nothing can evict the entry in between); a stream of pages never seen before
-and absent from the TLB misses throughout, so its end state is computed at once; anything else
-is played in rounds, one access per set per round, every set at once (sets are independent), or
-for arrays of fewer than 64 sets access by access (a round of so few sets costs more than that).
+first-level hits, nothing can evict the entry in between); each array then decides every lookup
+at once by reuse distance (:meth:`_ArrayState.play`: a lookup hits iff fewer than ``ways`` other
+distinct pages of its set were used since its page's last use), which gives exactly the hits of
+the plain access-by-access LRU simulation kept as the test oracle (``Tlb(engine="reference")``).
+The ways an entry sits in are the model's choice (kept entries stay where they were, new ones
+take the free ways newest first); which entries each set holds is the LRU's.
 
 Presets (data TLB only; the instruction TLB is not modelled), from the Intel 64 and IA-32
 Architectures Optimization Reference Manual (248966): Skylake (Table 2-15 of revision 045,
@@ -130,6 +132,16 @@ class TlbStats:
                 "walk memory references": self.walk_references, "faults": self.faults}
 
 
+def _stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``; as two 16-bit radix passes when the values span < 2**32."""
+    low = int(values.min())
+    if int(values.max()) - low >= 1 << 32 or len(values) < 4096:
+        return np.argsort(values, kind="stable")
+    key = (values - low).astype(np.uint32)
+    first = np.argsort(key.astype(np.uint16), kind="stable")
+    return first[np.argsort((key[first] >> 16).astype(np.uint16), kind="stable")]
+
+
 class _ArrayState:
     __slots__ = ("spec", "tags", "stamps")
 
@@ -142,57 +154,136 @@ class _ArrayState:
         return (tags >> 2) & (self.spec.sets - 1)
 
     def play(self, tags: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Look up ``tags`` in order (``times`` their global clock); update the state; return hits."""
-        n = len(tags)
-        hits = np.zeros(n, dtype=bool)
-        if not n:
-            return hits
-        sets = self.set_of(tags)
-        if bool((tags[1:] > tags[:-1]).all()):           # increasing pages (a sequential stream): no repeats
-            repeats, ordered = False, tags
-        else:
-            ordered = np.sort(tags)
-            repeats = bool((ordered[1:] == ordered[:-1]).any())
-        valid = self.tags[self.tags >= 0]
-        if not repeats and not (len(valid) and np.isin(valid, ordered, assume_unique=True).any()):
-            self._fill_cold(tags, times, sets)
-            return hits
-        if self.spec.sets < 64:      # rounds of few sets cost more than a plain loop over the accesses
-            return self._play_sequential(tags, times, sets)
-        return self._play_rounds(tags, times, sets)
+        """Look up ``tags`` in order (``times`` their global clock); update the state; return hits.
 
-    def _fill_cold(self, tags, times, sets) -> None:
-        """All misses: each set keeps its ``ways`` most recent entries, new ones first, then old ones."""
+        LRU by reuse distance, all sets at once: the entries the array holds are replayed first,
+        oldest first (an LRU set is exactly the result of its entries' last uses); the stream is
+        sorted by set, keeping time order; an access hits iff its tag was used before in the set
+        and fewer than ``ways`` other distinct tags were used in between.  The distinct count is
+        only needed up to ``ways``: a position k after the previous use p brings a new tag iff the
+        previous use of k's tag is before p; windows of growing width are scanned for every open
+        question at once until it has ``ways`` new tags (a miss) or reaches the reuse (a hit).
+        """
+        n = len(tags)
+        if not n:
+            return np.zeros(0, dtype=bool)
         nsets, ways = self.spec.sets, self.spec.ways
-        key = sets.astype(np.uint16 if nsets <= 1 << 16 else np.int64)
-        order = np.argsort(key, kind="stable")                   # radix sort for 16-bit keys
-        sorted_sets = sets[order]
-        counts = np.bincount(sets, minlength=nsets)
-        from_end = np.cumsum(counts)[sorted_sets] - 1 - np.arange(len(order))      # 0 = the set's latest
-        keep = from_end < ways
+        valid = self.tags >= 0
+        n_old = int(valid.sum())
+        if n_old:
+            old_order = np.argsort(self.stamps[valid], kind="stable")
+            all_tags = np.concatenate((self.tags[valid][old_order], tags))
+            old_times = self.stamps[valid][old_order]
+        else:
+            all_tags, old_times = tags, np.zeros(0, dtype=np.int64)
+        total = len(all_tags)
+        if nsets <= 1 << 16:        # 16-bit set numbers: small arrays, and argsort's radix sort
+            all_sets = (all_tags >> 2).astype(np.uint16)
+            all_sets &= np.uint16(nsets - 1)
+        else:
+            all_sets = self.set_of(all_tags)
+        order = np.arange(total) if nsets == 1 else np.argsort(all_sets, kind="stable")
+        seq = all_tags[order]
+        # previous and next use of the same tag (a tag lives in one set, so both are in its block)
+        prev = np.full(total, -1, dtype=np.int32)
+        nxt = np.full(total, -1, dtype=np.int32)
+        if n == 1 or bool((tags[1:] > tags[:-1]).all()):
+            # a stream of distinct increasing pages (sequential): only the held entries recur
+            if n_old:
+                at = np.minimum(np.searchsorted(tags, all_tags[:n_old]), n - 1)
+                again = np.flatnonzero(tags[at] == all_tags[:n_old])
+                if len(again):
+                    where = np.empty(total, dtype=np.int32)
+                    where[order] = np.arange(total, dtype=np.int32)
+                    a, b = where[again], where[n_old + at[again]]
+                    prev[b] = a
+                    nxt[a] = b
+        else:
+            by_tag = _stable_argsort(seq)
+            same = seq[by_tag[1:]] == seq[by_tag[:-1]]
+            a, b = by_tag[:-1][same], by_tag[1:][same]
+            prev[b] = a
+            nxt[a] = b
+        hit_at = []                                 # positions in ``seq`` that hit
+        recurring = p = np.flatnonzero(nxt >= 0)
+        if len(p):
+            limit = nxt[p].astype(np.int64)
+            near = limit - p - 1 < ways             # fewer accesses in between than ways: a hit
+            hit_at.append(limit[near])
+            p, limit = p[~near], limit[~near]
+            p32, limit = p.astype(np.int32), limit.astype(np.int32)
+            k = p32 + 1
+            count = np.zeros(len(p), dtype=np.int32)
+            step = ways
+            while len(p32):
+                if len(p32) * step <= 1 << 18:     # a window of ``step`` positions for each at once
+                    window = np.minimum(k[:, None] + np.arange(step, dtype=np.int32), limit[:, None])
+                    count += (prev[window] < p32[:, None]).sum(axis=1, dtype=np.int32)
+                    k = np.minimum(k + step, limit)
+                else:
+                    for _ in range(step):          # one position further for every open question
+                        inside = k < limit
+                        count += inside & (prev[k] < p32)
+                        k += inside
+                missed = count >= ways
+                reached = ~missed & (k >= limit)
+                hit_at.append(limit[reached])
+                more = np.flatnonzero(~(missed | reached))
+                p32, limit, k, count = p32[more], limit[more], k[more], count[more]
+                step *= 2
+        # the state after the stream: per set the ``ways`` most recent distinct tags, found among
+        # the last ``ways`` + (recurring positions of the set) positions of each set's block
+        block = np.bincount(all_sets, minlength=nsets)
+        ends = np.cumsum(block)
+        rec = np.bincount(np.searchsorted(ends, recurring, side="right"), minlength=nsets)[:nsets]
+        span = np.minimum(block, ways + rec)
+        firsts = np.cumsum(span) - span
+        cand = np.repeat(ends - span - firsts, span) + np.arange(int(span.sum()))
+        cand_sets = np.repeat(np.arange(nsets), span)
+        last = nxt[cand] < 0
+        cand, cand_sets = cand[last], cand_sets[last]
+        counts = np.bincount(cand_sets, minlength=nsets)
+        from_end = np.cumsum(counts)[cand_sets] - 1 - np.arange(len(cand))
+        keep = cand[from_end < ways]
+        source = order[keep]
+        keep_tags, keep_sets = seq[keep], all_sets[source]
+        keep_times = np.where(source < n_old, old_times[np.minimum(source, max(n_old - 1, 0))] if n_old else 0,
+                              times[np.maximum(source - n_old, 0)])
         new_tags = np.full((nsets, ways), -1, dtype=np.int64)
         new_stamps = np.full((nsets, ways), -1, dtype=np.int64)
-        new_tags[sorted_sets[keep], from_end[keep]] = tags[order][keep]
-        new_stamps[sorted_sets[keep], from_end[keep]] = times[order][keep]
-        short = np.flatnonzero(counts < ways)
-        if len(short):                                           # sets that keep some old entries
-            recent = np.argsort(-self.stamps[short], axis=1)
-            old_t = np.take_along_axis(self.tags[short], recent, axis=1)
-            old_s = np.take_along_axis(self.stamps[short], recent, axis=1)
-            slot = np.arange(ways)[None, :]
-            source = slot - counts[short][:, None]
-            take = source >= 0
-            rows = np.broadcast_to(np.arange(len(short))[:, None], take.shape)
-            new_tags[short[:, None].repeat(ways, 1)[take], np.broadcast_to(slot, take.shape)[take]] = \
-                old_t[rows[take], source[take]]
-            new_stamps[short[:, None].repeat(ways, 1)[take], np.broadcast_to(slot, take.shape)[take]] = \
-                old_s[rows[take], source[take]]
+        fresh = np.ones(len(keep_tags), dtype=bool)
+        if n_old:                                  # entries still held stay in their ways
+            old_rows, old_ways = np.nonzero(valid)
+            old_tags = self.tags[old_rows, old_ways]
+            by_old = np.argsort(old_tags)
+            at = np.minimum(np.searchsorted(old_tags[by_old], keep_tags), len(old_tags) - 1)
+            held = old_tags[by_old][at] == keep_tags
+            fresh = ~held
+            where = by_old[at[held]]
+            new_tags[old_rows[where], old_ways[where]] = keep_tags[held]
+            new_stamps[old_rows[where], old_ways[where]] = keep_times[held]
+        keep_tags, keep_times, keep_sets = keep_tags[fresh], keep_times[fresh], keep_sets[fresh]
+        if len(keep_tags):
+            # the newest entry takes the set's first free way, the next newest the second, ...
+            free_ways = np.argsort(new_tags >= 0, axis=1, kind="stable")
+            per_set = np.bincount(keep_sets, minlength=nsets)
+            rank = np.cumsum(per_set)[keep_sets] - 1 - np.arange(len(keep_tags))
+            way = free_ways[keep_sets, rank]
+            new_tags[keep_sets, way] = keep_tags
+            new_stamps[keep_sets, way] = keep_times
         self.tags[:] = new_tags
         self.stamps[:] = new_stamps
+        hits = np.zeros(n, dtype=bool)
+        if hit_at:
+            at = order[np.concatenate(hit_at)] - n_old
+            hits[at[at >= 0]] = True
+        return hits
 
-    def _play_sequential(self, tags, times, sets) -> np.ndarray:
+    def play_reference(self, tags: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """The plain simulation, access by access (the test oracle of :meth:`play`)."""
         hits = np.zeros(len(tags), dtype=bool)
         rows_t, rows_s = self.tags.tolist(), self.stamps.tolist()
+        sets = self.set_of(tags)
         for i, (tag, stamp, s) in enumerate(zip(tags.tolist(), times.tolist(), sets.tolist())):
             row_t, row_s = rows_t[s], rows_s[s]
             if tag in row_t:
@@ -203,26 +294,6 @@ class _ArrayState:
                 row_t[way], row_s[way] = tag, stamp
         self.tags[:] = rows_t
         self.stamps[:] = rows_s
-        return hits
-
-    def _play_rounds(self, tags, times, sets) -> np.ndarray:
-        hits = np.zeros(len(tags), dtype=bool)
-        order = np.lexsort((times, sets))
-        sorted_sets = sets[order]
-        starts = np.searchsorted(sorted_sets, sorted_sets, side="left")
-        rank = np.arange(len(order)) - starts
-        by_round = order[np.lexsort((sorted_sets, rank))]
-        bounds = np.searchsorted(np.sort(rank), np.arange(int(rank.max()) + 2))
-        state_t, state_s = self.tags, self.stamps
-        for r in range(len(bounds) - 1):
-            acc = by_round[bounds[r]:bounds[r + 1]]
-            s, t = sets[acc], tags[acc]
-            match = state_t[s] == t[:, None]
-            hit = match.any(axis=1)
-            way = np.where(hit, match.argmax(axis=1), state_s[s].argmin(axis=1))
-            state_t[s, way] = t
-            state_s[s, way] = times[acc]
-            hits[acc] = hit
         return hits
 
     def flush(self, tags: np.ndarray | None = None) -> None:
@@ -269,7 +340,11 @@ class Tlb:
     (1, 4)
     """
 
-    def __init__(self, preset: str | TlbPreset = "skylake") -> None:
+    def __init__(self, preset: str | TlbPreset = "skylake", *, engine: str = "vectorised") -> None:
+        if engine not in ("vectorised", "reference"):
+            raise BadTlbGeometry(f"TLB engine {engine!r}; accepted: 'vectorised' (reuse distances, numpy) or "
+                                 "'reference' (the plain LRU loop, the test oracle)")
+        self.engine = engine
         self.preset = get_tlb_preset(preset)
         self._l1 = [_ArrayState(spec) for spec in self.preset.l1]
         self._l2 = [_ArrayState(spec) for spec in self.preset.l2]
@@ -303,6 +378,8 @@ class Tlb:
         n = len(virts)
         times = self._clock + np.arange(n, dtype=np.int64)
         self._clock += n
+        if n and sizes[0] > 0 and bool((sizes == sizes[0]).all()):
+            return self._access_one_size(virts, int(sizes[0]), refs, times)
         mapped = sizes > 0
         codes = _codes(sizes)
         tags = _tags(virts, sizes, codes)
@@ -318,18 +395,51 @@ class Tlb:
         route1 = self._route1[codes[idx]]
         for i, state in enumerate(self._l1):
             sel = idx[route1 == i]
-            l1_hit[sel] = state.play(tags[sel], times[sel])
+            l1_hit[sel] = self._play(state, tags[sel], times[sel])
         missed = idx[~l1_hit[idx]]
         l2_hit = np.zeros(n, dtype=bool)
         route2 = self._route2[codes[missed]]
         for i, state in enumerate(self._l2):
             sel = missed[route2 == i]
-            l2_hit[sel] = state.play(tags[sel], times[sel])
+            l2_hit[sel] = self._play(state, tags[sel], times[sel])
         walks = np.zeros(n, dtype=bool)
         walks[missed] = ~l2_hit[missed]
         walks |= ~mapped
         return TlbStats(accesses=n, l1_hits=int(l1_hit.sum()), l2_hits=int(l2_hit.sum()), walks=int(walks.sum()),
                         walk_references=int(refs[walks].sum()), faults=int((~mapped).sum()))
+
+    def _access_one_size(self, virts: np.ndarray, size: int, refs: np.ndarray, times: np.ndarray) -> TlbStats:
+        """:meth:`access` for a stream whose pages are all of one size (no routing per access)."""
+        n = len(virts)
+        code = _SIZE_CODE.get(size, 0)
+        tags = ((virts >> _SHIFT_BY_CODE[code]).astype(np.int64) << 2) | code
+        first = np.empty(n, dtype=bool)
+        first[0] = True
+        np.not_equal(tags[1:], tags[:-1], out=first[1:])
+        idx = np.flatnonzero(first)
+        l1_hits = n - len(idx)
+        looked_up, lookup_times = (tags, times) if len(idx) == n else (tags[idx], times[idx])
+        route1, route2 = int(self._route1[code]), int(self._route2[code])
+        if route1 >= 0:
+            hit1 = self._play(self._l1[route1], looked_up, lookup_times)
+            l1_hits += int(hit1.sum())
+            miss = np.flatnonzero(~hit1)
+            if len(miss) < len(looked_up):
+                looked_up, lookup_times, idx = looked_up[miss], lookup_times[miss], idx[miss]
+        l2_hits = 0
+        walked = idx
+        if route2 >= 0 and len(looked_up):
+            hit2 = self._play(self._l2[route2], looked_up, lookup_times)
+            l2_hits = int(hit2.sum())
+            if l2_hits:
+                walked = idx[~hit2]
+        return TlbStats(accesses=n, l1_hits=l1_hits, l2_hits=l2_hits, walks=len(walked),
+                        walk_references=int(refs[walked].sum()), faults=0)
+
+    def _play(self, state: _ArrayState, tags: np.ndarray, times: np.ndarray) -> np.ndarray:
+        if self.engine == "reference":
+            return state.play_reference(tags, times)
+        return state.play(tags, times)
 
     def flush_all(self) -> None:
         """``flush_tlb_all()``: every entry of every array invalid."""

@@ -118,3 +118,63 @@ def test_vectorised_engine_equals_a_plain_lru_simulation(vpns):
         row2.append(vpn)
         del row2[:-12]
     assert (stats.l1_hits, stats.l2_hits) == (hits1, hits2)
+
+
+def _held(tlb):
+    """Which (array, set, tag) entries a TLB holds, whatever way each sits in."""
+    return sorted((name, s, t) for name, rows in tlb.entries().items() for s, _w, t in rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["teaching", "skylake", "haswell"]),
+       st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 3000), st.sampled_from([KiB4, KiB4, KiB4, MiB2, GiB1, 0])),
+                                   min_size=1, max_size=300),
+                          st.lists(st.integers(0, 3000), max_size=4), st.booleans()),
+                min_size=1, max_size=4))
+def test_reuse_distance_engine_equals_the_reference_loop(preset, rounds):
+    """Streams of mixed page sizes and unmapped addresses, with INVLPGs and full flushes between them."""
+    fast, slow = Tlb(preset), Tlb(preset, engine="reference")
+    for stream, flushed, flush_all in rounds:
+        virts = np.array([v for v, _ in stream], dtype=np.uint64) * np.uint64(4096)
+        sizes = np.array([s for _, s in stream])
+        assert fast.access(virts, sizes) == slow.access(virts, sizes)
+        assert _held(fast) == _held(slow)
+        if flushed:
+            fast.flush_pages(pages(*flushed))
+            slow.flush_pages(pages(*flushed))
+        if flush_all:
+            fast.flush_all()
+            slow.flush_all()
+        assert _held(fast) == _held(slow)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reuse_distance_engine_on_long_streams(seed):
+    """Long streams take the radix-sorted paths (>= 4096 lookups): still exactly the reference's counts."""
+    rng = np.random.default_rng(seed)
+    fast, slow = Tlb("skylake"), Tlb("skylake", engine="reference")
+    for span, drift in ((20000, 0), (3000, 7), (500, 0)):
+        vpns = rng.integers(0, span, 12000) + np.arange(12000) // (drift or 12000)
+        virts = vpns.astype(np.uint64) * np.uint64(4096)
+        sizes = np.full(len(virts), KiB4) if seed != 2 else rng.choice([KiB4, MiB2], len(virts))
+        assert fast.access(virts, sizes) == slow.access(virts, sizes)
+        assert _held(fast) == _held(slow)
+
+
+def test_sequential_second_pass_by_hand():
+    """A 100 MiB stream twice: the second pass finds the STLB's last 1536 pages evicted before it reaches them."""
+    virts = np.arange(0, 100 << 20, 4096, dtype=np.uint64)
+    tlb = Tlb("skylake")
+    first = tlb.access(virts, np.full(len(virts), KiB4))
+    second = tlb.access(virts, np.full(len(virts), KiB4))
+    assert (first.walks, second.walks, second.l1_hits, second.l2_hits) == (25600, 25600, 0, 0)
+    # a 6 MiB stream (exactly the STLB's reach) hits the STLB throughout its second pass
+    small = np.arange(0, 1536 * 4096, 4096, dtype=np.uint64)
+    tlb = Tlb("skylake")
+    tlb.access(small, np.full(1536, KiB4))
+    assert tlb.access(small, np.full(1536, KiB4)).l2_hits == 1536
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(BadTlbGeometry, match="accepted"):
+        Tlb("skylake", engine="fast")
