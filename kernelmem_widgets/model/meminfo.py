@@ -108,6 +108,7 @@ def render_meminfo(machine, mms=()) -> str:
             kb("Unaccepted:", 0)]
     out += [f"HugePages_Total:   {0:5d}\n", f"HugePages_Free:    {0:5d}\n", f"HugePages_Rsvd:    {0:5d}\n",
             f"HugePages_Surp:    {0:5d}\n", f"Hugepagesize:   {2048:8d} kB\n", f"Hugetlb:        {0:8d} kB\n"]
-    if machine._mmu is not None:
-        out.append(machine.mmu.direct_map.meminfo_lines())
+    from .mmu.direct_map import directmap_meminfo
+
+    out.append(directmap_meminfo(machine))      # arch_report_meminfo(): from the boot's plan or the page tables
     return "".join(out)

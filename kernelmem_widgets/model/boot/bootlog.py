@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-__all__ = ["zone_lines", "memory_line", "pci_gap"]
+__all__ = ["zone_lines", "memory_line", "mem_init_print_info", "pci_gap"]
 
 SECTION_PAGES = 1 << 15
 
@@ -93,6 +93,23 @@ def zone_lines(result) -> list[str]:
     return out
 
 
+def mem_init_print_info(build, physpages: int, totalram: int, totalcma: int = 0) -> str:
+    """``mem_init_print_info()`` (mm/mm_init.c, 6.x), in pages of 4 KiB:
+
+    ``available`` is ``nr_free_pages()`` when the line is printed: the ``totalram`` pages
+    ``memblock_free_all()`` released, less what x86-64 ``mem_init()`` took from the buddy allocator
+    right after (``preallocate_vmalloc_pages()``: one PUD page per PGD entry of the 32 TiB vmalloc
+    area with 4-level paging, 64 pages, ``build.vmalloc_prealloc_pages``); ``/...K`` is
+    ``get_num_physpages()`` (present pages, memblock memory); ``reserved`` is ``physpages -
+    totalram_pages() - totalcma_pages``; the section sizes are the build's (``init`` is init code
+    plus init data).
+    """
+    available = totalram - build.vmalloc_prealloc_pages
+    return (f"Memory: {available * 4}K/{physpages * 4}K available ({build.code >> 10}K kernel code, "
+            f"{build.rwdata >> 10}K rwdata, {build.rodata >> 10}K rodata, {build.init >> 10}K init, "
+            f"{build.bss >> 10}K bss, {(physpages - totalram - totalcma) * 4}K reserved, {totalcma * 4}K cma-reserved)")
+
+
 def memory_line(result) -> str:
     """``Memory: ...`` as the preset's kernel prints it, after ``memblock_free_all()``."""
     free = sum(e - s for s, e in result.free_pfn_ranges)
@@ -104,7 +121,4 @@ def memory_line(result) -> str:
                 f"{(low_ram - low_free) * 4}k reserved, {build.rwdata >> 10}k data, {build.init >> 10}k init, "
                 f"{(free - low_free) * 4}k highmem)")
     cma = (result.cma[1] >> 12) if result.cma else 0
-    physpages = result.physpages
-    return (f"Memory: {free * 4}K/{physpages * 4}K available ({build.code >> 10}K kernel code, "
-            f"{build.rwdata >> 10}K rwdata, {build.rodata >> 10}K rodata, {build.init >> 10}K init, "
-            f"{build.bss >> 10}K bss, {(physpages - free - cma) * 4}K reserved, {cma * 4}K cma-reserved)")
+    return mem_init_print_info(build, result.physpages, free, cma)

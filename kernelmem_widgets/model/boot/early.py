@@ -177,7 +177,9 @@ def _handle(word, result: EarlyResult, rules: BootRules, strict: bool = False) -
             _malformed(result, word, strict, f"{name} needs a size", f"{name}=nn[KMG], e.g. {name}=256M")
             return
         value, end = memparse(word.value)
-        if strict and (end != len(word.value) or value == 0):
+        # highmem=0 is a real request (parse_highmem(): "forces highmem to be exactly 'size' bytes")
+        zero_ok = name.startswith("highmem") and end == len(word.value)
+        if strict and (end != len(word.value) or (value == 0 and not zero_ok)):
             raise InvalidBootParameter(f"{word}: {word.value!r} is not a size the kernel reads whole "
                                        f"(memparse stops at {word.value[end:]!r}); accepted: {name}=nn[KMG]",
                                        param=name)

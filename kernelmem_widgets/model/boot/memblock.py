@@ -17,11 +17,13 @@ reservations from ``early_res`` to memblock, with the bootmem API on top, CONFIG
 
 from __future__ import annotations
 
+import re
+
 from bisect import insort
 
 from ..errors import InvalidArgument, InvariantViolation
 
-__all__ = ["Memblock", "Reservation", "PHYS_ADDR_MAX"]
+__all__ = ["replay_debug_log", "Memblock", "Reservation", "PHYS_ADDR_MAX"]
 
 PHYS_ADDR_MAX = (1 << 64) - 1
 
@@ -94,6 +96,23 @@ class Memblock:
             return
         _merge_add(self.reserved, base, size)
         self.reservations.append(Reservation(base, size, owner))
+
+    def phys_free(self, base: int, size: int) -> None:
+        """``memblock_phys_free()``: give a reserved range back (``memblock_remove_range(&memblock.reserved)``)."""
+        for name, value in (("base", base), ("size", size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidArgument(f"memblock_phys_free() {name} {value!r} is not a non-negative integer")
+        end = base + size
+        kept: list[list[int]] = []
+        for start, stop in self.reserved:
+            if stop <= base or start >= end:
+                kept.append([start, stop])
+                continue
+            if start < base:
+                kept.append([start, base])
+            if stop > end:
+                kept.append([end, stop])
+        self.reserved = kept
 
     # ------------------------------------------------------------------ allocating
     def free_ranges(self, start: int = 0, end: int = PHYS_ADDR_MAX) -> list[tuple[int, int]]:
@@ -194,3 +213,33 @@ class Memblock:
             for a, b in zip(regions, regions[1:]):
                 if a[1] >= b[0]:
                     raise InvariantViolation(f"memblock.{name} regions {a} and {b} overlap or touch unmerged")
+
+
+_DEBUG_LINE = re.compile(r"(memblock_add|memblock_reserve|memblock_phys_free): \[(0x[0-9a-f]+)-(0x[0-9a-f]+)\]")
+
+
+def replay_debug_log(text: str, *, page_size: int = 4096) -> Memblock:
+    """Build memblock from a ``memblock=debug`` boot log: every ``memblock_add:``, ``memblock_reserve:``
+    and ``memblock_phys_free:`` line (``memblock_dbg("%s: [%pa-%pa] %pS")``, end inclusive) in
+    order, then ``memblock_trim_memory(PAGE_SIZE)`` as ``e820__memblock_setup()`` does."""
+    if not isinstance(text, str):
+        raise InvalidArgument(f"{text!r:.60}: accepted: the text of a boot log booted with memblock=debug")
+    memblock = Memblock(page_size=page_size)
+    seen = 0
+    for match in _DEBUG_LINE.finditer(text):
+        verb, start, last = match[1], int(match[2], 16), int(match[3], 16)
+        if last < start:
+            raise InvalidArgument(f"{match[0]!r}: the range ends before it starts")
+        size = last + 1 - start
+        if verb == "memblock_add":
+            memblock.add(start, size)
+        elif verb == "memblock_reserve":
+            memblock.reserve(start, size, "memblock=debug log")
+        else:
+            memblock.phys_free(start, size)
+        seen += 1
+    if not memblock.memory:
+        raise InvalidArgument(f"no memblock_add: line among {seen} memblock lines: the log was not booted with "
+                              "memblock=debug (accepted: a log with memblock_add/memblock_reserve lines)")
+    memblock.trim_memory()
+    return memblock

@@ -29,9 +29,10 @@ from ..errors import InvalidArgument
 from .cmdline import InvalidBootParameter, parse_crashkernel
 from .e820 import E820_TYPE_RAM, E820_TYPE_RESERVED, E820_TYPE_RESERVED_KERN, E820Table
 from .early import BOOT_RULES, BootRules, EarlyResult, apply_cmdline
+from .init_mapping import PMD_SIZE_NONPAE, DirectMapPlan, plan_init_mem_mapping, plan_init_mem_mapping_i386
 from .memblock import Memblock
 
-__all__ = ["KernelBuild", "KERNEL_BUILDS", "BootResult", "boot_memory", "pages_to_mb"]
+__all__ = ["KernelBuild", "KERNEL_BUILDS", "HIGHMEM_MESSAGES", "BootResult", "boot_memory", "pages_to_mb"]
 
 _MiB = 1 << 20
 PAGES_PER_SECTION = 1 << (27 - 12)          # SECTION_SIZE_BITS 27 on x86-64 (128 MiB)
@@ -65,6 +66,13 @@ class KernelBuild:
     page_offset: int = 0
     vmalloc_end: int = 0
     vmalloc_reserve: int = 128 * _MiB
+    #: the CPU has X86_FEATURE_GBPAGES (x86-64): 1 GiB pages in the direct map (the Skylake of the TLB model)
+    gbpages: bool = True
+    #: which highmem= messages init_32.c prints (:data:`HIGHMEM_MESSAGES`)
+    highmem_messages: str = "6.18"
+    #: pages x86-64 ``mem_init()`` takes from the buddy allocator before the Memory: line
+    #: (``preallocate_vmalloc_pages()``, 4-level: 32 TiB / 512 GiB = 64 PUD pages)
+    vmalloc_prealloc_pages: int = 64
 
     @property
     def image_size(self) -> int:
@@ -77,7 +85,28 @@ KERNEL_BUILDS = {
                             section_align=4096, low_reserved=((0, 4096, "BIOS data page"),
                                                               (0x9F000, 0x61000, "EBDA and BIOS area")),
                             struct_page=32, sparse_vmemmap=False, zone_device=False, print_style="2.6",
-                            page_offset=0xC0000000, vmalloc_end=0xFF7FE000),
+                            page_offset=0xC0000000, vmalloc_end=0xFF7FE000, gbpages=False,
+                            highmem_messages="2.6.35", vmalloc_prealloc_pages=0),
+}
+
+#: What ``lowmem_pfn_init()`` / ``highmem_pfn_init()`` (arch/x86/mm/init_32.c) print about
+#: ``highmem=``.  2.6.35: the MSG_* macros as they stand from 2.6.28 on (MSG_HIGHMEM_TRIMMED
+#: "Use a HIGHMEM64G enabled kernel!"); 6.18: the same macros, MSG_HIGHMEM_TRIMMED reworded when
+#: CONFIG_HIGHMEM64G was removed in 6.15 ("x86/mm: Remove CONFIG_HIGHMEM64G support"; the text
+#: as fixed by Lukas Bulwahn's follow-up, 2025).  Read in init_32.c copies of both generations.
+HIGHMEM_MESSAGES = {
+    "2.6.35": {
+        "too_big": "highmem size ({highmem}MB) is bigger than pages available ({available}MB)!",
+        "lowmem_too_small": "highmem size ({highmem}MB) results in <64MB lowmem, ignoring it!",
+        "highmem_too_small": "only {available}MB highmem pages available, ignoring highmem size of {highmem}MB!",
+        "trimmed": "Warning: only 4GB will be used. Use a HIGHMEM64G enabled kernel!",
+    },
+    "6.18": {
+        "too_big": "highmem size ({highmem}MB) is bigger than pages available ({available}MB)!",
+        "lowmem_too_small": "highmem size ({highmem}MB) results in <64MB lowmem, ignoring it!",
+        "highmem_too_small": "only {available}MB highmem pages available, ignoring highmem size of {highmem}MB!",
+        "trimmed": "Warning: only 4GB will be used. Support for CONFIG_HIGHMEM64G was removed!",
+    },
 }
 
 
@@ -107,6 +136,8 @@ class BootResult:
     pci_gap: tuple[int, int] | None = None
     vmalloc_start: int | None = None
     vmalloc_end: int | None = None
+    #: the direct map ``init_mem_mapping()`` plans (:class:`.init_mapping.DirectMapPlan`)
+    direct_map: DirectMapPlan | None = None
 
     @property
     def physpages(self) -> int:
@@ -129,7 +160,13 @@ def _x86_64_limits(table: E820Table, rules: BootRules, lines: list[str]) -> tupl
 
 
 def _i386_limits(table, rules, build: KernelBuild, early: EarlyResult, lines) -> tuple[int, int]:
-    """``find_low_pfn_range()`` of 2.6.3x arch/x86/mm/init_32.c (messages recalled, not re-read)."""
+    """``find_low_pfn_range()`` of arch/x86/mm/init_32.c: ``lowmem_pfn_init()`` when all RAM fits
+    below MAXMEM, else ``highmem_pfn_init()``, with ``highmem=`` (``highmem_pages``, -1 when not
+    given) and the messages of :data:`HIGHMEM_MESSAGES` (printk KERN_ERR / KERN_WARNING).
+
+    The ``NMB HIGHMEM available.`` / ``NMB LOWMEM available.`` lines are ``initmem_init()``'s,
+    printed later, after ``init_memory_mapping()`` (see :func:`boot_memory`).
+    """
     max_arch_pfn = 1 << (rules.max_phys_bits - 12)
     max_pfn = table.end_ram_pfn(max_arch_pfn, max_arch_pfn, rules.end_pfn_types)
     lines.append(f"last_pfn = {max_pfn:#x} max_arch_pfn = {max_arch_pfn:#x}")
@@ -139,31 +176,62 @@ def _i386_limits(table, rules, build: KernelBuild, early: EarlyResult, lines) ->
         raise InvalidBootParameter(f"vmalloc={early.params.vmalloc:#x} leaves {max(maxmem, 0) >> 20} MiB of lowmem "
                                    "(MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE): the kernel cannot "
                                    "boot; accepted: vmalloc= below about 880M", param="vmalloc")
+    messages = HIGHMEM_MESSAGES[build.highmem_messages]
     maxmem_pfn = maxmem >> 12
-    highmem_pages = -1 if early.params.highmem is None else early.params.highmem >> 12
-    if max_pfn > maxmem_pfn:
+    # "static unsigned int highmem_pages = -1": memparse(arg) >> PAGE_SHIFT, kept in 32 bits
+    highmem_pages = -1 if early.params.highmem is None else (early.params.highmem >> 12) & 0xFFFFFFFF
+    if max_pfn > maxmem_pfn:                                  # highmem_pfn_init()
         max_low_pfn = maxmem_pfn
         if highmem_pages == -1:
             highmem_pages = max_pfn - maxmem_pfn
         if highmem_pages + maxmem_pfn < max_pfn:
             max_pfn = maxmem_pfn + highmem_pages
         if highmem_pages + maxmem_pfn > max_pfn:
-            lines.append(f"only {pages_to_mb(max_pfn - maxmem_pfn)}MB highmem pages available, ignoring highmem size "
-                         f"of {pages_to_mb(highmem_pages)}MB!")
-    else:
+            lines.append(messages["highmem_too_small"].format(available=pages_to_mb(max_pfn - maxmem_pfn),
+                                                              highmem=pages_to_mb(highmem_pages)))
+            highmem_pages = 0
+        if max_pfn > 1 << 20:                                 # MAX_NONPAE_PFN, !CONFIG_HIGHMEM64G
+            max_pfn = 1 << 20
+            lines.append(messages["trimmed"])
+    else:                                                     # lowmem_pfn_init()
         max_low_pfn = max_pfn
-        highmem_pages = max(highmem_pages, 0)
+        if highmem_pages == -1:
+            highmem_pages = 0
         if highmem_pages >= max_pfn:
-            lines.append(f"highmem size ({pages_to_mb(highmem_pages)}MB) is bigger than pages available "
-                         f"({pages_to_mb(max_pfn)}MB)!")
+            lines.append(messages["too_big"].format(highmem=pages_to_mb(highmem_pages),
+                                                    available=pages_to_mb(max_pfn)))
             highmem_pages = 0
-        if highmem_pages and max_low_pfn - highmem_pages < (64 * _MiB) >> 12:
-            lines.append(f"highmem size ({pages_to_mb(highmem_pages)}MB) results in <64MB lowmem, ignoring it!")
-            highmem_pages = 0
-        max_low_pfn -= highmem_pages
-    lines.append(f"{pages_to_mb(max_pfn - max_low_pfn)}MB HIGHMEM available.")
-    lines.append(f"{pages_to_mb(max_low_pfn)}MB LOWMEM available.")
+        if highmem_pages:
+            if max_low_pfn - highmem_pages < (64 * _MiB) >> 12:
+                lines.append(messages["lowmem_too_small"].format(highmem=pages_to_mb(highmem_pages)))
+                highmem_pages = 0
+            max_low_pfn -= highmem_pages
     return max_pfn, max_low_pfn
+
+
+def _initmem_lines(result: "BootResult") -> list[str]:
+    """2.6.3x i386 ``initmem_init()`` and ``setup_bootmem_allocator()`` (CONFIG_NO_BOOTMEM): after the
+    direct map is built, ``max_pfn_mapped`` = ``max_low_pfn``."""
+    highstart = result.max_low_pfn if result.max_pfn > result.max_low_pfn else result.max_pfn
+    return [f"{pages_to_mb(result.max_pfn - highstart)}MB HIGHMEM available.",
+            f"{pages_to_mb(result.max_low_pfn)}MB LOWMEM available.",
+            f"  mapped low ram: 0 - {result.max_low_pfn << 12:08x}",
+            f"  low ram: 0 - {result.max_low_pfn << 12:08x}"]
+
+
+def _direct_map(result: "BootResult") -> None:
+    """``init_mem_mapping()`` (x86-64) or 2.6.3x 32-bit ``init_memory_mapping(0, max_low_pfn << 12)``."""
+    build = result.build
+    if result.rules.arch == "i386":
+        calls = plan_init_mem_mapping_i386(result.max_low_pfn)
+        result.direct_map = DirectMapPlan(tuple(calls), False, "2.6", True, "i386", PMD_SIZE_NONPAE)
+    else:
+        ranges = [(start, end, "usable") for start, end in result.memblock.memory]
+        calls = plan_init_mem_mapping(ranges, gbpages=build.gbpages, rules="6.18")
+        result.direct_map = DirectMapPlan(tuple(calls), build.gbpages, "6.x", False)
+    result.lines += result.direct_map.dmesg_lines()
+    if result.rules.arch == "i386":
+        result.lines += _initmem_lines(result)
 
 
 def _zone_spans(zone_names, max_pfn, max_low_pfn, min_pfn, arch) -> list[tuple[str, int, int]]:
@@ -214,6 +282,7 @@ def boot_memory(preset, firmware: E820Table, cmdline: str = "", *, strict: bool 
     _kernel_image(result)
     for base, size, owner in build.low_reserved:
         memblock.reserve(base, size, owner)
+    _direct_map(result)
     _crashkernel_and_cma(result)
     _memmap(result, preset)
     if rules.arch == "i386":

@@ -1,8 +1,9 @@
 """The kernel's half of the MMU on one machine: init_mm's page tables, the direct map, vmalloc's
 PTEs and one CPU's TLB, built on first use (``machine.mmu``).
 
-The direct map is built from the machine's RAM (:func:`.direct_map.machine_ram_ranges`) unless
-firmware ranges are given, with GB pages when the CPU preset's TLB can hold them.
+The direct map is built from the machine's RAM (:func:`.direct_map.machine_ram_ranges`: a booted
+machine's memblock memory, i.e. its e820 table after the command line) unless firmware ranges are
+given, with GB pages as the boot decided them, else when the CPU preset's TLB can hold them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class KernelMmu:
                  rules: str = "6.18") -> None:
         self.machine = machine
         self.tlb = Tlb(cpu)
+        boot = getattr(machine, "boot", None)
+        if gbpages is None and boot is not None and boot.direct_map is not None and boot.direct_map.arch == "x86_64":
+            gbpages = boot.direct_map.gbpages          # what the boot log said ("Using GB pages ...")
         if gbpages is None:
             gbpages = any(GiB1 in array.page_sizes for array in self.tlb.preset.l1)
         self.page_table = PageTable(machine, name="init_mm")
