@@ -16,9 +16,19 @@ ranges``, ``On node 0, zone X: N pages in unavailable ranges``; 2.6.3x ``Zone PF
 ``memblock_free_all()`` hands every free page to the buddy allocator before
 ``mem_init_print_info()`` prints ``Memory: ...K/...K available``.
 
-What is NOT modelled among the reservations: page tables of the direct map, per-CPU areas,
-NODE_DATA, ACPI tables, the initrd; so the ``available`` and ``reserved`` figures of the
-``Memory:`` line are the model's, while its total (``/...K``) is the kernel's exactly.
+``init_mem_mapping()`` (x86-64) or the 32-bit ``init_memory_mapping(0, max_low_pfn << 12)``
+plans the direct map from memblock memory (:mod:`.init_mapping`) right after the low
+reservations, printing what that version prints; on 2.6.3x i386 ``initmem_init()`` then prints
+``NMB HIGHMEM/LOWMEM available.`` and ``setup_bootmem_allocator()`` the ``low ram`` lines.
+
+The ``Memory:`` line is ``mem_init_print_info()``'s arithmetic on the model's memblock
+(:func:`.bootlog.mem_init_print_info`); given every reservation a real boot made (a
+``memblock=debug`` log, :func:`.memblock.replay_debug_log`) it is the real line to the KiB.
+What is NOT modelled among the reservations of a boot from a firmware map alone: page tables of
+the direct map (BRK and ``alloc_low_pages()``), per-CPU areas, NODE_DATA, the sparse section
+arrays, swiotlb's slot array, ACPI tables in RAM, the initrd, the many small early allocations;
+so ``available`` and ``reserved`` are the model's (within a few MiB of a real kernel's), while the
+total (``/...K``) is the kernel's exactly.
 """
 
 from __future__ import annotations
