@@ -314,6 +314,8 @@ def count_direct_pages(calls, *, arch: str = "x86_64", pmd_size: int = PMD_SIZE)
     (again where one is there); else every PTE of the piece, present or not, is counted (present
     ones are reused and counted again before bootmem).  32-bit: each range's pages of its size.
     """
+    if arch not in ("x86_64", "i386"):
+        raise InvalidArgument(f"arch {arch!r}: accepted: 'x86_64' or 'i386'")
     if arch == "i386":
         counts = {PAGE_SIZE: 0, pmd_size: 0}
         for call in calls:
@@ -356,6 +358,8 @@ def render_directmap_meminfo(pages_count: dict[int, int], *, gbpages: bool, arch
     x86-64 and PAE: DirectMap4k and DirectMap2M (``<< 11``), DirectMap1G with GB pages; a 32-bit
     kernel without PAE: DirectMap4k and DirectMap4M (``direct_pages_count[PG_LEVEL_2M] << 12``).
     """
+    if arch not in ("x86_64", "i386"):
+        raise InvalidArgument(f"arch {arch!r}: accepted: 'x86_64' or 'i386'")
     text = f"DirectMap4k:    {pages_count.get(PAGE_SIZE, 0) << 2:8d} kB\n"
     if arch == "i386":
         return text + f"DirectMap4M:    {pages_count.get(PMD_SIZE_NONPAE, 0) << 12:8d} kB\n"

@@ -49,6 +49,8 @@ def test_i386_split_by_hand():
         (0, 0x377FE000, "4k")]                          # 4k pieces that touch are merged
     with pytest.raises(InvalidArgument, match="no lowmem"):
         plan_init_mem_mapping_i386(0)
+    with pytest.raises(InvalidArgument, match="accepted: 'x86_64' or 'i386'"):
+        count_direct_pages(plan_init_mem_mapping_i386(0x377FE), arch="arm64")
 
 
 def _hermes():
