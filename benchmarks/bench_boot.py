@@ -57,13 +57,17 @@ def direct_map_figures() -> None:
     for _ in range(20):
         plan_init_mem_mapping(ranges, gbpages=True)
     t1 = time.perf_counter()
-    meminfo = procfs.render_meminfo(machine)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        meminfo = procfs.render_meminfo(machine)
+        times.append(time.perf_counter() - start)
     t2 = time.perf_counter()
     machine.mmu
     t3 = time.perf_counter()
     calls = machine.boot.direct_map.calls
     print(f"direct map of that boot: {len(calls)} init_memory_mapping() calls, planned in "
-          f"{(t1 - t0) / 20 * 1000:.2f} ms; /proc/meminfo from the plan {(t2 - t1) * 1000:.1f} ms; "
+          f"{(t1 - t0) / 20 * 1000:.2f} ms; /proc/meminfo from the plan {min(times) * 1000:.1f} ms (best of 3); "
           f"page tables written on first use {(t3 - t2) * 1000:.1f} ms")
     print("  " + "  ".join(line for line in meminfo.splitlines() if line.startswith("DirectMap")))
 
