@@ -9,12 +9,12 @@ module here imports Jupyter.
 from __future__ import annotations
 
 from . import buddy, slab
-from .answers import KINDS, Verdict, check_answer, format_answer, parse_answer
+from ..exercises.answers import KINDS, Verdict, check_answer, format_answer, parse_kind
 from .base import FORMATS, Part, Problem, ProblemSet, check_count, check_seed, student_seed
 from ..model.errors import InvalidArgument
 
 __all__ = ["CHAPTERS", "problem_set", "ProblemSet", "Problem", "Part", "student_seed", "check_answer",
-           "parse_answer", "format_answer", "Verdict", "KINDS", "FORMATS"]
+           "parse_kind", "format_answer", "Verdict", "KINDS", "FORMATS"]
 
 #: Chapter -> (generator module, title).  Each later chapter adds its generator here.
 CHAPTERS = {

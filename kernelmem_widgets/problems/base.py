@@ -67,7 +67,7 @@ class ProblemSet:
 
     def key(self) -> dict[str, str]:
         """``{label: answer as a person would write it}`` for every part."""
-        from .answers import format_answer
+        from ..exercises.answers import format_answer
 
         return {part.label: format_answer(part.kind, part.answer) for part in self.parts()}
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from kernelmem_widgets.model.errors import InvalidArgument
-from kernelmem_widgets.problems import check_answer, format_answer, parse_answer, problem_set, student_seed
+from kernelmem_widgets.problems import check_answer, format_answer, parse_kind, problem_set, student_seed
 from kernelmem_widgets.problems.cli import main as problems_main
 
 
@@ -56,7 +56,7 @@ def test_an_aged_problem_shows_the_aged_state_it_asks_about():
     ("int", "21", 21), ("int", "0x15", 21),
 ])
 def test_answers_in_the_forms_a_person_types(kind, text, value):
-    assert parse_answer(kind, text) == value
+    assert parse_kind(kind, text) == value
 
 
 @pytest.mark.parametrize("kind, expected, text, context, feedback", [
