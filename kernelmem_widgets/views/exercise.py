@@ -86,6 +86,13 @@ class AnswerBox(widgets.VBox):
         self._draw_question()
         _student.on_change(self._student_changed)
 
+    @classmethod
+    def for_exercise(cls, exercise, *, number: int | None = None, placeholder: str = "") -> "AnswerBox":
+        """The box of a conceptual :class:`~kernelmem_widgets.exercises.answers.Exercise`: its question, its check
+        on the text as typed (``67,584`` stays one number), Reveal gives :meth:`~.Exercise.solution`."""
+        return cls(exercise.check, parse=str, number=number, placeholder=placeholder, question=exercise.question,
+                   reveal=exercise.solution)
+
     def _draw_question(self) -> None:
         if self._question is None:
             return
