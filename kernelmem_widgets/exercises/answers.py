@@ -334,7 +334,7 @@ def _parse_int(text: str):
 KINDS = {
     "pfn": _parse_pfn, "block": _parse_block, "numbers": _parse_numbers, "cache": _parse_cache,
     "size": _parse_size, "bool": _parse_bool, "fraction": _parse_fraction, "int": _parse_int,
-    "addresses": _parse_addresses, "oserr": _parse_oserr,
+    "addresses": _parse_addresses, "oserr": _parse_oserr, "hex": _parse_int,
 }
 
 
@@ -366,6 +366,8 @@ def format_answer(kind: str, value) -> str:
         return "yes" if value else "no"
     if kind == "fraction":
         return f"{value:.3f}"
+    if kind == "hex":
+        return f"{value:#x}"
     if kind == "addresses":
         return " ".join(f"{number:#x}" for number in value)
     if kind == "oserr":
@@ -463,13 +465,14 @@ def _cache_bytes(name: str) -> int:
 
 
 def _int_feedback(given, expected, context) -> str:
-    if context.get("hint"):
-        return context["hint"]
     if abs(given - expected) == 1:
-        return "off by one"
-    if expected and given and (given == expected * 2 or given * 2 == expected):
-        return "off by a factor of two"
-    return "not this number"
+        specific = "off by one"
+    elif expected and given and (given == expected * 2 or given * 2 == expected):
+        specific = "off by a factor of two"
+    else:
+        specific = "not this number"
+    hint = context.get("hint")
+    return f"{specific}: {hint}" if hint else specific
 
 
 def _size_feedback(given, expected, context) -> str:
@@ -486,5 +489,5 @@ def _fraction_feedback(given, expected, context) -> str:
     return "not this value"
 
 
-_FEEDBACK = {"addresses": _items_feedback, "oserr": _items_feedback, "pfn": _pfn_feedback, "block": _block_feedback, "numbers": _numbers_feedback, "cache": _cache_feedback,
+_FEEDBACK = {"hex": _int_feedback, "addresses": _items_feedback, "oserr": _items_feedback, "pfn": _pfn_feedback, "block": _block_feedback, "numbers": _numbers_feedback, "cache": _cache_feedback,
              "int": _int_feedback, "size": _size_feedback, "fraction": _fraction_feedback}
