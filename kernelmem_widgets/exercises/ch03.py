@@ -14,6 +14,8 @@ The model follows Linux 6.18: ``do_anonymous_page()``, ``do_wp_page()`` / ``wp_p
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..model import Machine
 from ..model.mmu.direct_map import build_direct_map
 from ..model.mmu.mm import MmStruct
@@ -198,52 +200,10 @@ def reveal_text(number: int) -> str:
     return "\n".join(lines)
 
 
-def check_1(answer=None, *, reveal: bool = False) -> None:
-    check(1, answer, reveal=reveal)
-
-
-def check_2(answer=None, *, reveal: bool = False) -> None:
-    check(2, answer, reveal=reveal)
-
-
-def check_3(answer=None, *, reveal: bool = False) -> None:
-    check(3, answer, reveal=reveal)
-
-
-def check_4(answer=None, *, reveal: bool = False) -> None:
-    check(4, answer, reveal=reveal)
-
-
-def solution_1():
-    return solution(1)
-
-
-def solution_2():
-    return solution(2)
-
-
-def solution_3():
-    return solution(3)
-
-
-def solution_4():
-    return solution(4)
-
-
-def question_1():
-    return question(1)
-
-
-def question_2():
-    return question(2)
-
-
-def question_3():
-    return question(3)
-
-
-def question_4():
-    return question(4)
+#: The code forms a notebook imports: ``solution_N()``, ``question_N()``, ``check_N(answer=None, *, reveal=False)``.
+solution_1, solution_2, solution_3, solution_4 = (partial(solution, n) for n in range(1, COUNT + 1))
+question_1, question_2, question_3, question_4 = (partial(question, n) for n in range(1, COUNT + 1))
+check_1, check_2, check_3, check_4 = (partial(check, n) for n in range(1, COUNT + 1))
 
 
 def answer_box(number: int):

@@ -14,6 +14,8 @@ The model boots Linux 6.18 x86-64 (``parse_memopt()``, ``parse_memmap_one()``,
 
 from __future__ import annotations
 
+from functools import partial
+
 import re
 
 from ..model import Machine
@@ -232,36 +234,9 @@ def _checker(number: int):
 check_1, check_2, check_3, check_4 = (_checker(n) for n in range(1, 5))
 
 
-def solution_1():
-    return solution(1)
-
-
-def solution_2():
-    return solution(2)
-
-
-def solution_3():
-    return solution(3)
-
-
-def solution_4():
-    return solution(4)
-
-
-def question_1():
-    return question(1)
-
-
-def question_2():
-    return question(2)
-
-
-def question_3():
-    return question(3)
-
-
-def question_4():
-    return question(4)
+#: The code forms a notebook imports: ``solution_N()``, ``question_N()``.
+solution_1, solution_2, solution_3, solution_4 = (partial(solution, n) for n in range(1, COUNT + 1))
+question_1, question_2, question_3, question_4 = (partial(question, n) for n in range(1, COUNT + 1))
 
 
 def answer_box(number: int):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..exercises import ch06
 from ..model.units import format_size, memparse
-from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
+from .base import Part, Problem, check_count, chapter_generator, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -27,11 +27,6 @@ def _options(raw: dict) -> dict:
     options["sizes"] = check_count(options["sizes"], most=len(SIZES), what="sizes")
     return options
 
-
-def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
-    """The options as used, and ``count`` problems drawn from ``seed``."""
-    options = _options(raw_options)
-    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
@@ -58,3 +53,6 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
     setup = ("machines: linux-6.18-x86_64 QEMU guests (3 GiB below the PCI hole, the rest above 4 GiB); "
              "linux-2.6.35-i386",)
     return Problem(number, f"mem=, memmap= and ioremap ({cmdline})", setup, tuple(parts))
+
+
+generate = chapter_generator(_options, _problem)

@@ -13,7 +13,7 @@ import numpy as np
 from ..exercises import ch03
 from ..model.errors import InvalidArgument
 from ..model.mmu.tlb import GiB1, KiB4, MiB2
-from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
+from .base import Part, Problem, check_count, chapter_generator, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -31,11 +31,6 @@ def _options(raw: dict) -> dict:
         raise InvalidArgument(f"pages {options['pages']}: expected at least 2")
     return options
 
-
-def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
-    """The options as used, and ``count`` problems drawn from ``seed``."""
-    options = _options(raw_options)
-    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
@@ -66,3 +61,6 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
     setup = ("machine: linux-6.18-x86_64, 64 MiB, 4 KiB base pages, transparent hugepages off",)
     return Problem(number, f"TLB entries, faults and copies ({mib} MiB, {mapped} and {written} pages)", setup,
                    tuple(parts))
+
+
+generate = chapter_generator(_options, _problem)

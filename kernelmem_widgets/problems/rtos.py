@@ -12,20 +12,15 @@ import numpy as np
 
 from ..exercises import ch07
 from ..model.rtos import tune_partitions
-from .base import Part, Problem, draw_problems, part_label, with_defaults
+from .base import Part, Problem, chapter_generator, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
 OPTIONS: dict = {}
 
 
-def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
-    """The options as used, and ``count`` problems drawn from ``seed``."""
-    options = with_defaults("07", raw_options, OPTIONS)
-    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn))
 
-
-def _problem(number: int, seed: int) -> Problem:
+def _problem(number: int, seed: int, _options: dict) -> Problem:
     drawn = int(np.random.default_rng(seed).integers(2**31))
     labels = (part_label(number, step) for step in range(3))
     trace = ch07._ex3_trace(drawn)
@@ -45,3 +40,6 @@ def _problem(number: int, seed: int) -> Problem:
     calls = ch07.question_2(drawn).splitlines()[1:-1]
     setup = ("uC/OS-III V3.08.02 os_mem.c on a Cortex-M4, 4-byte pointers; six OSMemCreate calls:", *calls)
     return Problem(number, "uC/OS-III partitions on a Cortex-M4", setup, parts)
+
+
+generate = chapter_generator(lambda raw: with_defaults("07", raw, OPTIONS), _problem)

@@ -160,7 +160,8 @@ def student_box() -> widgets.VBox:
     back to the book's numbers.
     """
     field = widgets.Text(value=_student.student() or "", placeholder="your student id (login)", description="student",
-                         layout=widgets.Layout(width="320px"), style={"description_width": "55px"})
+                         layout=widgets.Layout(width="320px"), style={"description_width": "55px"},
+                         continuous_update=False)
     button = widgets.Button(description="Use this id", icon="user", tooltip="draw every exercise for this id")
     button.add_class("kmw-student-use")
     line = widgets.HTML()
@@ -178,7 +179,7 @@ def student_box() -> widgets.VBox:
         show()
 
     button.on_click(use)
-    field.on_submit(use)
+    field.observe(lambda _change: use(), names="value")      # Enter or leaving the field
     show()
     box = widgets.VBox([widgets.HBox([field, button]), line])
     box.add_class("kmw-student-box")
