@@ -100,6 +100,9 @@ class AnswerBox(widgets.VBox):
             text = self._question() if callable(self._question) else self._question
         except Exception as error:  # noqa: BLE001 - a bug in the kit: say so in the box
             text = f"internal error drawing the question ({type(error).__name__}: {error}); please report it"
+        if not text:                    # chapters 00-02 with the book's numbers: the prose asks the question
+            self.question.value = ""
+            return
         variant = f"<div style='color:#555;font-size:11.5px'>{html.escape(_student.variant_line())}</div>" \
             if callable(self._question) else ""
         self.question.value = (f"{variant}<pre style='white-space:pre-wrap;margin:2px 0;font-size:12.5px'>"

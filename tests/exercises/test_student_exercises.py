@@ -113,3 +113,27 @@ def test_one_box_for_a_conceptual_exercise():
     assert box.check("67,584").startswith("Right") and box.right is True
     assert "khugepaged" in box.check("16383") and box.right is False
     assert "67584" in box.reveal() and "min_free_kbytes" in box.question.value
+
+
+def test_chapters_00_to_02_vary_through_their_boxes_without_notebook_changes():
+    from kernelmem_widgets.labs.exercises import chapter00, chapter01, chapter02
+
+    assert chapter00.answer_box(0).question.value == ""          # the book's numbers: the prose asks
+    assert chapter00.solution_0() == 32768 and chapter02.solution_6() == (16384, 3)
+    student.set_student("gina")
+    box = chapter00.answer_box(0)
+    order = chapter00.order_0()
+    assert order != 3 and f"order-{order} allocation" in box.question.value
+    assert box.check(f"{4 << order}K") == "Exercise 0: right \N{HEAVY CHECK MARK}"
+    assert "not quite" in box.check("32K")
+    typed = {(chapter01, 1): " ".join(f"{p:#x}" for p in chapter01.solution_1()),
+             (chapter02, 1): " ".join(chapter02.solution_1()),
+             (chapter02, 2): " ".join(map(str, chapter02.solution_2())),
+             (chapter02, 3): " ".join(map(str, chapter02.solution_3())),
+             (chapter02, 5): str(chapter02.solution_5()[0]),
+             (chapter02, 6): " ".join(map(str, chapter02.solution_6()))}
+    for (module, number), text in typed.items():
+        box = module.answer_box(number)
+        assert "Your own numbers" in box.question.value, (module.__name__, number)
+        assert box.check(text) == f"Exercise {number}: right \N{HEAVY CHECK MARK}", (module.__name__, number, text)
+        assert box.reveal()
