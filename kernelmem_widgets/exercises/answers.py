@@ -25,7 +25,7 @@ from typing import Callable
 from ..model.errors import InvalidArgument, KernelMemError
 from ..model.units import format_size, memparse
 
-__all__ = ["Feedback", "Verdict", "Exercise", "read_number", "parse_answer", "parse_number", "parse_order",
+__all__ = ["Feedback", "Verdict", "Exercise", "read_number", "parse_answer", "as_ints", "parse_number", "parse_order",
            "parse_size", "parse_name", "words", "KINDS", "parse_kind", "check_answer", "format_answer"]
 
 _UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1,
@@ -221,6 +221,19 @@ def parse_answer(text: str):
     words = [w.strip().strip("'\"") for w in re.split(r"[,\s;]+", inner) if w.strip().strip("'\"")]
     values = [read_number(w) if _FREE_NUMBER.fullmatch(w) else w for w in words]
     return values[0] if len(values) == 1 and inner == text else values
+
+
+def as_ints(answer, count: int) -> list[int]:
+    """``count`` integers from typed text (``"0x10 0x20"``) or a code-form list of ints or of text such as
+    ``"0x10"``; ValueError saying how many are wanted otherwise."""
+    if isinstance(answer, str):
+        answer = parse_answer(answer)
+    if isinstance(answer, (int, float, str)) or answer is None:
+        raise ValueError(f"give {count} numbers")
+    values = [int(value, 0) if isinstance(value, str) else int(value) for value in answer]
+    if len(values) != count:
+        raise ValueError(f"give {count} numbers, not {len(values)}")
+    return values
 
 
 # --- one kind of answer (problem sets, grader, nbgrader)

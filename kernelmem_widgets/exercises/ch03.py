@@ -22,7 +22,7 @@ from ..model.mmu.mm import MmStruct
 from ..model.mmu.set_memory import set_memory_ro
 from ..model.mmu.tlb import GiB1, KiB4, MiB2
 from . import student
-from .answers import parse_answer
+from .answers import as_ints
 
 __all__ = ["params", "question", "solution", "check", "reveal", "answer_box", "COUNT",
            "question_1", "solution_1", "check_1", "question_2", "solution_2", "check_2",
@@ -127,15 +127,10 @@ _NAMES = {1: ("4 KiB", "2 MiB", "1 GiB"), 2: ("faults", "pages"),
 
 
 def _ints(answer, count: int) -> tuple[int, ...] | None:
-    if isinstance(answer, str):
-        answer = parse_answer(answer)
-    if isinstance(answer, (int, float)) or answer is None:
-        return None
     try:
-        values = tuple(int(value, 0) if isinstance(value, str) else int(value) for value in answer)
+        return tuple(as_ints(answer, count))
     except (TypeError, ValueError):
         return None
-    return values if len(values) == count else None
 
 
 def hint(number: int, given, expected) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...exercises import student
+from ...exercises.answers import as_ints as ints
 
 __all__ = ["report", "ints", "variant", "variant_question"]
 
@@ -32,13 +33,3 @@ def report(number: int, answer, right: bool, hint: str) -> None:
         print(f"Exercise {number}: right \N{HEAVY CHECK MARK}")
     else:
         print(f"Exercise {number}: not quite \N{HEAVY BALLOT X} - {hint}")
-
-
-def ints(answer, count: int) -> list[int]:
-    """``count`` integers from a list of ints or of text such as ``"0x10"``; ValueError otherwise."""
-    if isinstance(answer, (int, float, str)):
-        raise ValueError(f"give {count} numbers")
-    values = [int(value, 0) if isinstance(value, str) else int(value) for value in answer]
-    if len(values) != count:
-        raise ValueError(f"give {count} numbers, not {len(values)}")
-    return values
