@@ -451,7 +451,7 @@ def _items_feedback(given, expected, context) -> str:
     """Which of several named values are wrong (``context["names"]``), and the usual reason (``context["hint"]``)."""
     names = list(context.get("names") or [str(i + 1) for i in range(len(expected))])
     if len(given) != len(expected):
-        return f"expected {len(expected)} values ({', '.join(names)}), got {len(given)}"
+        return context.get("count_hint") or f"expected {len(expected)} values ({', '.join(names)}), got {len(given)}"
     if sorted(given) == sorted(expected):
         return "the right values, in the wrong order: " + ", ".join(names) + " in that order"
     wrong = [name for name, a, b in zip(names, given, expected) if a != b]

@@ -38,7 +38,9 @@ def _problem(number: int, seed: int, options: dict) -> Problem:
     cmdline = f"mem={usermap['mem']} memmap={usermap['size']}${usermap['at']:#x}"
     parts = [Part(next(labels), "addresses", f"2 GiB QEMU guest, '{cmdline}': the usable ranges of the user-defined "
                   "map (first and last byte of each, in order)", tuple(a for pair in ranges for a in pair),
-                  {"names": names, "hint": "mem= drops RAM above it; memmap=nn$ss reserves nn bytes at ss"})]
+                  {"names": names, "hint": "mem= drops RAM above it; memmap=nn$ss reserves nn bytes at ss",
+                   "count_hint": "not this many ranges: give a first and a last byte for each usable range; "
+                                 "does the reserved hole split a range in two?"})]
     limit = ch06.params(2, rng)
     parts.append(Part(next(labels), "hex", f"{format_size(memparse(limit['ram']))} QEMU guest, 'mem={limit['mem']}': the last_pfn the kernel "
                       "prints", ch06.solution(2, limit),

@@ -64,6 +64,8 @@ def test_students_get_their_own_problems_and_the_cli_prints_them(capsys):
     ("oserr", ("OS_ERR_NONE", "OS_ERR_MEM_INVALID_BLKS"), "ok, invalid_size", {"names": ["A", "B"]}, "B is wrong"),
     ("oserr", ("OS_ERR_NONE",), "banana", {}, "not an OS_ERR name"),
     ("hex", 0x140000, "0x13ffff", {}, "off by one"),
+    ("addresses", (0, 1, 2, 3), "0x0 0x1", {"names": list("abcd"), "count_hint": "a range is missing"},
+     "a range is missing"),
 ])
 def test_feedback_of_the_new_kinds_names_the_mistake(kind, expected, text, context, feedback):
     verdict = check_answer(kind, expected, text, context)
