@@ -14,20 +14,24 @@ False
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
+from ..model.errors import InvalidArgument
+from .answers import parse_kind
 from ..model.rtos import (OS_ERR, MemPartition, PartitionMalloc, Ram, RtosError, RtosArgumentError, parse_classes,
                           parse_trace, run_trace, tune_partitions)
 
-__all__ = ["question_1", "check_1", "question_2", "check_2", "question_3", "check_3", "EX1_SEQUENCE"]
+__all__ = ["question_1", "check_1", "question_2", "check_2", "question_3", "check_3", "EX1_SEQUENCE", "reveal",
+           "student_seed", "answer_box", "COUNT"]
+
+COUNT = 3
 
 EX1_SEQUENCE = ("a = get", "b = get", "c = get", "put b", "d = get", "put a", "e = get")
 
 
 def _ints(text: str) -> list[int]:
-    return [int(token, 0) for token in re.findall(r"0[xX][0-9a-fA-F]+|\d+", str(text))]
+    return list(parse_kind("addresses", str(text)))
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -59,7 +63,7 @@ def check_1(seed: int, answer: str) -> tuple[bool, str]:
     """Right when the five addresses are those OSMemGet returns."""
     try:
         given = _ints(answer)
-    except ValueError:
+    except InvalidArgument:
         return False, "type five addresses, e.g. 0x20000100, 0x20000120, ..."
     if len(given) != 5:
         return False, f"expected five addresses (a, b, c, d, e), got {len(given)}"
@@ -102,25 +106,12 @@ def _solution_2(seed: int) -> list[str]:
     return out
 
 
-def _parse_error(token: str) -> str | None:
-    token = token.strip().upper()
-    if token in ("OK", "NONE", "0", "OS_ERR_NONE"):
-        return "OS_ERR_NONE"
-    if token.isdigit():
-        return {value: name for name, value in OS_ERR.items()}.get(int(token))
-    for name in OS_ERR:
-        if token in (name, name.removeprefix("OS_ERR_"), name.removeprefix("OS_ERR_MEM_")):
-            return name
-    return None
-
-
 def check_2(seed: int, answer: str) -> tuple[bool, str]:
     """Right when each call's error (or OK) is the one os_mem.c returns."""
-    tokens = [t for t in re.split(r"[,;\s]+", str(answer)) if t]
-    parsed = [_parse_error(t) for t in tokens]
-    if None in parsed:
-        bad = tokens[parsed.index(None)]
-        return False, f"{bad!r} is not an OS_ERR name or number (e.g. OS_ERR_MEM_INVALID_BLKS, 22204, OK)"
+    try:
+        parsed = list(parse_kind("oserr", str(answer)))
+    except InvalidArgument as error:
+        return False, str(error)
     if len(parsed) != len(_EX2_CALLS):
         return False, f"expected {len(_EX2_CALLS)} answers (one per call A..F), got {len(parsed)}"
     wrong = [chr(65 + i) for i, (mine, right) in enumerate(zip(parsed, _solution_2(seed))) if mine != right]
@@ -167,3 +158,42 @@ def check_3(seed: int, answer: str) -> tuple[bool, str]:
         return False, (f"it works, but takes {mine - best.ram_bytes} bytes more than necessary: make each block just "
                        "big enough (request + 4, rounded to 4) and count only the blocks live at the same time")
     return True, f"right: {mine} bytes including the two OS_MEM control blocks"
+
+
+# ---------------------------------------------------------------- per student, Reveal, the answer box
+def student_seed(number: int) -> int:
+    """Exercise ``number``'s seed for the current student (0, the book's, without a student id)."""
+    from .student import exercise_seed
+
+    return exercise_seed("07", number, default=0)
+
+
+def reveal(number: int, seed: int) -> str:
+    """The model's answer to exercise ``number`` for ``seed``, and why."""
+    if number == 1:
+        return ("a, b, c, d, e = " + ", ".join(f"{a:#x}" for a in _solution_1(seed))
+                + "\nOSMemGet pops the head of the free list, OSMemPut pushes the block back at the head (LIFO)")
+    if number == 2:
+        return (", ".join(f"{chr(65 + i)}: {'OK' if e == 'OS_ERR_NONE' else e}" for i, e in enumerate(_solution_2(seed)))
+                + "\nOSMemCreate checks, in order: address NULL, n_blks < 2, blk_size < sizeof(void *), address "
+                  "alignment, blk_size a multiple of sizeof(void *)")
+    if number == 3:
+        best = tune_partitions(_ex3_trace(seed), 64 * 1024, max_classes=2)
+        return (f"{best.spec}: {best.ram_bytes} bytes including the two OS_MEM control blocks (another split of the "
+                "same size is right too): each block is the largest request it serves + 4, rounded to 4, and each "
+                "count is the most blocks live at once")
+    raise KeyError(f"no exercise {number} in chapter 07; there are {COUNT}")
+
+
+_QUESTIONS = {1: question_1, 2: question_2, 3: question_3}
+_CHECKS = {1: check_1, 2: check_2, 3: check_3}
+_PLACEHOLDERS = {1: "0x..., 0x..., ...", 2: "OK, INVALID_BLKS, ...", 3: "32x3, 256x2"}
+
+
+def answer_box(number: int):
+    """Exercise ``number``'s answer box: the question with the current student's seed, Check and Reveal."""
+    from ..views.exercise import AnswerBox
+
+    return AnswerBox(lambda text: _CHECKS[number](student_seed(number), text), parse=str, number=number,
+                     placeholder=_PLACEHOLDERS[number], question=lambda: _QUESTIONS[number](student_seed(number)),
+                     reveal=lambda: reveal(number, student_seed(number)))

@@ -8,18 +8,21 @@ module here imports Jupyter.
 
 from __future__ import annotations
 
-from . import buddy, slab
-from .answers import KINDS, Verdict, check_answer, format_answer, parse_answer
+from . import boot, buddy, contiguity, rtos, slab
+from ..exercises.answers import KINDS, Verdict, check_answer, format_answer, parse_kind
 from .base import FORMATS, Part, Problem, ProblemSet, check_count, check_seed, student_seed
 from ..model.errors import InvalidArgument
 
 __all__ = ["CHAPTERS", "problem_set", "ProblemSet", "Problem", "Part", "student_seed", "check_answer",
-           "parse_answer", "format_answer", "Verdict", "KINDS", "FORMATS"]
+           "parse_kind", "format_answer", "Verdict", "KINDS", "FORMATS"]
 
 #: Chapter -> (generator module, title).  Each later chapter adds its generator here.
 CHAPTERS = {
     "01": (buddy, "the buddy allocator: which pfn, which block after a free, buddyinfo"),
     "02": (slab, "kmalloc caches, objects per slab, vmalloc pages, module limits"),
+    "03": (contiguity, "TLB entries, faults of a fresh mmap, fork + write copies"),
+    "06": (boot, "the user map for a command line, last_pfn, whether an ioremap fits"),
+    "07": (rtos, "uC/OS-III partitions: OSMemGet addresses, OSMemCreate errors, sizing two partitions"),
 }
 
 

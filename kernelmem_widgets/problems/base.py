@@ -16,7 +16,7 @@ import numpy as np
 from ..model.errors import InvalidArgument
 
 __all__ = ["Part", "Problem", "ProblemSet", "student_seed", "FORMATS", "check_count", "check_seed", "with_defaults",
-           "draw_problems", "part_label"]
+           "draw_problems", "part_label", "chapter_generator"]
 
 FORMATS = ("text", "md", "json")
 
@@ -67,7 +67,7 @@ class ProblemSet:
 
     def key(self) -> dict[str, str]:
         """``{label: answer as a person would write it}`` for every part."""
-        from .answers import format_answer
+        from ..exercises.answers import format_answer
 
         return {part.label: format_answer(part.kind, part.answer) for part in self.parts()}
 
@@ -162,6 +162,19 @@ def draw_problems(seed: int, count: int, make_problem) -> list:
     """``count`` problems, each from a seed of its own drawn from ``seed``: ``make_problem(number, seed)``."""
     rng = np.random.default_rng(seed)
     return [make_problem(number, int(rng.integers(2**32))) for number in range(1, count + 1)]
+
+
+def chapter_generator(read_options, make_problem):
+    """A chapter's ``generate(seed, count, raw_options) -> (options as used, problems)``: the options read by
+    ``read_options(raw)`` (which refuses unknown or bad ones), then ``make_problem(number, seed, options)``
+    for each problem, each with a seed of its own drawn from ``seed``."""
+
+    def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list]:
+        options = read_options(raw_options)
+        return options, draw_problems(seed, count, lambda number, drawn: make_problem(number, drawn, options))
+
+    generate.__doc__ = "The options as used, and ``count`` problems drawn from ``seed``."
+    return generate
 
 
 def part_label(number: int, step: int) -> str:

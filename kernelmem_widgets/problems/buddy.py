@@ -18,7 +18,7 @@ from ..model.errors import AllocationError, InvalidArgument
 from ..model.page_alloc.mmzone import MIGRATE_TYPES, MIGRATETYPE_NAMES
 from ..model.page_alloc.snapshot import free_block_containing
 from ..model.workload import Workload
-from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
+from .base import Part, Problem, check_count, chapter_generator, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -56,11 +56,6 @@ def _options(raw: dict) -> dict:
     options["age"] = age.__index__()
     return options
 
-
-def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
-    """The options as used, and ``count`` problems drawn from ``seed``."""
-    options = _options(raw_options)
-    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
@@ -124,3 +119,6 @@ def _state_lines(machine, zone, depth: int) -> list[str]:
                 more = f" ... ({len(pfns) - depth} more)" if len(pfns) > depth else ""
                 lines.append(f"  order {order:>2} {MIGRATETYPE_NAMES[migratetype]:<11} {shown}{more}")
     return lines
+
+
+generate = chapter_generator(_options, _problem)

@@ -34,8 +34,9 @@ _GENERATOR_OPTIONS = (
     ("--orders", str, "chapter 01: orders to draw from, e.g. 0,1,2,3"),
     ("--gfp", str, "chapter 01: GFP masks to draw from, comma-separated"),
     ("--age", int, "chapter 01: age the machine first by this many workload steps"),
-    ("--sizes", int, "chapter 02: kmalloc sizes per problem"),
+    ("--sizes", int, "chapter 02: kmalloc sizes per problem; chapter 06: ioremap sizes per problem"),
     ("--cpus", str, "chapter 02: CPU counts to draw from, e.g. 1,2,64"),
+    ("--pages", int, "chapter 03: most pages a process maps or writes before fork"),
 )
 
 

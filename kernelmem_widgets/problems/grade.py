@@ -10,7 +10,7 @@ Answer files are JSON (``{"chapter": "01", "seed": 7, "student": "alice", "optio
     1.a: 0x400
     1.b: fails
 
-Each part earns one point; the feedback is the notebook's (:func:`.answers.check_answer`).
+Each part earns one point; the feedback is the notebook's (:func:`kernelmem_widgets.exercises.answers.check_answer`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model.errors import InvalidArgument, KernelMemError
-from .answers import check_answer
+from ..exercises.answers import check_answer
 
 __all__ = ["AnswerFile", "GradeReport", "read_answers", "grade", "grade_folder", "ClassSummary"]
 

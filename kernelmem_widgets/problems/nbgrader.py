@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from ..model.errors import InvalidArgument
-from .answers import check_answer
+from ..exercises.answers import check_answer
 
 __all__ = ["assert_part", "assignment_notebook", "export_assignment"]
 

@@ -18,7 +18,7 @@ from ..model.slab.kmalloc import kmalloc_cache_name
 from ..model.slab.slub_sizes import get_order
 from ..model.units import format_size
 from ..model.vmalloc.module import ModuleLoader
-from .base import Part, Problem, check_count, draw_problems, part_label, with_defaults
+from .base import Part, Problem, check_count, chapter_generator, part_label, with_defaults
 
 __all__ = ["OPTIONS", "generate"]
 
@@ -41,10 +41,6 @@ def _options(raw: dict) -> dict:
     options["cpus"] = ",".join(words)
     return options
 
-
-def generate(seed: int, count: int, raw_options: dict) -> tuple[dict, list[Problem]]:
-    options = _options(raw_options)
-    return options, draw_problems(seed, count, lambda number, drawn: _problem(number, drawn, options))
 
 
 def _problem(number: int, seed: int, options: dict) -> Problem:
@@ -100,3 +96,6 @@ def module_loads(rules: str, mib: int) -> bool:
     except KernelMemError:
         return False
     return True
+
+
+generate = chapter_generator(_options, _problem)

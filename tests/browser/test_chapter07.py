@@ -14,6 +14,7 @@ import io
 
 import pytest
 
+from drawn import eventually, shown_text
 from frontends import open_chapter
 from jlab import save_screenshot
 from labs_on_screen import kit_console_errors
@@ -137,5 +138,36 @@ def test_chapter07_byte_view_draws_what_the_model_says(front_end_server, chromiu
     assert page.evaluate(_JS_DOTS, [scope, _image(page, scope)["index"]]) == len(view.links)
     red = _sample(page, view, [block], scope)[block]
     assert red[0] > 150 and red[1] < 60 and red[2] < 60, f"the double-put block is drawn {red}, not red"
+    _answer_the_exercises(page, scope)
     save_screenshot(page, f"{front_end}-07_rtos_partitions.png")
     assert not kit_console_errors(page, front_end), page.console_errors
+
+
+def _answer_the_exercises(page, scope):
+    """The answer boxes: the question drawn by code, a wrong answer told what is wrong, a right one, Reveal beside
+    Check, and a student id typed once re-draws every question with that student's numbers."""
+    from kernelmem_widgets.exercises import ch07, student
+
+    box = page.locator(f"{scope} .kmw-exercise-1").first
+    box.scroll_into_view_if_needed()
+    assert "Which addresses do a, b, c, d, e hold?" in shown_text(box)
+    a, b, c, _d, e = ch07._solution_1(0)
+    box.locator("input").fill(", ".join(hex(x) for x in (a, b, c, c, e)))
+    box.locator("button.kmw-check").click()
+    eventually(lambda: None if "d is wrong" in shown_text(box) else shown_text(box), "exercise 1: a wrong answer")
+    box.locator("input").fill(" ".join(hex(x) for x in ch07._solution_1(0)))
+    box.locator("button.kmw-check").click()
+    eventually(lambda: None if "right: the free list is LIFO" in shown_text(box) else shown_text(box), "exercise 1")
+    box2 = page.locator(f"{scope} .kmw-exercise-2").first
+    box2.locator("button.kmw-reveal").click()
+    eventually(lambda: None if "OSMemCreate checks, in order" in shown_text(box2) else shown_text(box2), "Reveal")
+    try:
+        student.set_student("alice")
+        mine = ch07.question_1(ch07.student_seed(1)).split(" succeeds")[0]
+    finally:
+        student.clear_student()
+    ids = page.locator(f"{scope} .kmw-student-box").first
+    ids.locator("input").fill("alice")
+    ids.locator("button.kmw-student-use").click()
+    eventually(lambda: None if mine in shown_text(box) and "student alice" in shown_text(box) else shown_text(box),
+               "exercise 1 re-drawn for student alice")

@@ -54,19 +54,3 @@ def assert_reveal_shows_answers(namespace, exercises) -> None:
         box.reveal_button.click()
         shown = box.feedback_text
         assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"
-
-
-def assert_reveal_buttons_show_answers(namespace, exercises) -> None:
-    """Chapters whose exercises use ``reveal_button(check_N)`` (03): Reveal prints an answer."""
-    import contextlib
-    import io
-
-    for n in exercises:
-        box = namespace["reveal_button"](namespace[f"check_{n}"])
-        button = box.children[0]
-        assert button.description == "Reveal"
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            button.click()
-        shown = out.getvalue()
-        assert shown.strip() and "not answered" not in shown, f"exercise {n}: Reveal showed {shown!r}"

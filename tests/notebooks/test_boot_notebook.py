@@ -47,6 +47,7 @@ def test_no_private_attributes_and_no_answers_on_the_page():
         assert not re.search(r"\.\_[a-z]", cell.source), cell.source[:80]
     answers = [cell.source for cell in code_cells(read_notebook(NAME)) if cell.source.startswith("answer_")]
     assert len(answers) == 4 and all(re.match(r"answer_\d = None\b", source) for source in answers)
+    assert all(f"answer_box({n})" in source for n, source in enumerate(answers, 1))
 
 
 def test_unanswered_then_right_then_wrong():
@@ -57,15 +58,19 @@ def test_unanswered_then_right_then_wrong():
              "answer_3 = None": 'answer_3 = ["16M", "64M", "100M", "119M"]',
              "answer_4 = None": "answer_4 = [False, True, False, True]"}
     _ns, out = run_in_process(NAME, replace=right, only=lambda i, c: not_live(i, c) and "answer_" in c.source
-                              or i == 0 or "boot_exercises" in c.source)
+                              or i == 0 or "exercises.ch06" in c.source)
     assert out.count("right") == 4, out
     wrong = {"answer_2 = None": "answer_2 = 0x1c0000"}
-    _ns, out = run_in_process(NAME, replace=wrong, only=lambda i, c: "answer_2" in c.source or i == 0)
+    _ns, out = run_in_process(NAME, replace=wrong, only=lambda i, c: "answer_2" in c.source or i == 0
+                              or "exercises.ch06" in c.source)
     assert "Exercise 2: not quite" in out
 
 
-def test_reveal_shows_the_answer():
-    namespace, _out = run_in_process(NAME, only=lambda i, c: i == 0)
-    box = namespace["reveal_button"](2)
-    box.children[0].click()
-    assert "last_pfn = 0x140000" in box.children[1].value
+def test_reveal_shows_the_answer_and_the_box_the_question():
+    namespace, _out = run_in_process(NAME, only=lambda i, c: i == 0 or "exercises.ch06" in c.source)
+    box = namespace["answer_box"](2)
+    box.reveal_button.click()
+    assert "last_pfn = 0x140000" in box.feedback_text
+    assert "mem=5G" in box.question.value and "6 GiB" in box.question.value
+    box.text.value = "0x140000"
+    assert box.feedback_text == "Exercise 2: right \N{HEAVY CHECK MARK}"

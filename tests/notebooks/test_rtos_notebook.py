@@ -51,7 +51,7 @@ def test_no_private_attributes_and_no_answers_on_the_page():
                      for cell in read_notebook(NAME).cells)
     for address in ch07._solution_1(0):
         assert hex(address) not in page
-    assert "check_1(SEED" in source and "check_2(SEED" in source and "check_3(SEED" in source
+    assert all(f"ch07.answer_box({n})" in source for n in (1, 2, 3)) and "student_box()" in source
 
 
 def test_runs_in_process_and_the_boxes_check_with_the_package():

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-__all__ = ["report", "ints"]
+from ...exercises import student
+from ...exercises.answers import as_ints as ints
+
+__all__ = ["report", "ints", "variant", "variant_question"]
+
+
+def variant(chapter: str, number: int, book, draw):
+    """Exercise ``number``'s numbers: ``book`` without a student id, else ``draw(rng)`` with the student's generator."""
+    rng = student.exercise_rng(chapter, number)
+    return book if rng is None else draw(rng)
+
+
+def variant_question(chapter: str, number: int, text):
+    """The box's question for chapters 00-02, whose questions are in the prose: nothing with the book's numbers,
+    the student's own numbers (``text()``) once an id is set."""
+    def question() -> str:
+        if student.exercise_rng(chapter, number) is None:
+            return ""
+        return f"Your own numbers replace the ones in the text: {text()}"
+    return question
 
 
 def report(number: int, answer, right: bool, hint: str) -> None:
@@ -14,13 +33,3 @@ def report(number: int, answer, right: bool, hint: str) -> None:
         print(f"Exercise {number}: right \N{HEAVY CHECK MARK}")
     else:
         print(f"Exercise {number}: not quite \N{HEAVY BALLOT X} - {hint}")
-
-
-def ints(answer, count: int) -> list[int]:
-    """``count`` integers from a list of ints or of text such as ``"0x10"``; ValueError otherwise."""
-    if isinstance(answer, (int, float, str)):
-        raise ValueError(f"give {count} numbers")
-    values = [int(value, 0) if isinstance(value, str) else int(value) for value in answer]
-    if len(values) != count:
-        raise ValueError(f"give {count} numbers, not {len(values)}")
-    return values

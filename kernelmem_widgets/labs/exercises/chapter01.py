@@ -13,7 +13,7 @@ from ...model.errors import AllocationError, KernelMemError
 from ...model.machine import Machine
 from ...model.page_alloc import vmstat
 from ...views.exercise import AnswerBox, parse_answer
-from ._common import ints, report
+from ._common import ints, report, variant, variant_question
 
 MIGRATETYPES = ("Unmovable", "Movable", "Reclaimable")
 #: The aged machine of the chapter's step 6 (exercise 5 asks about it).
@@ -38,31 +38,36 @@ def buddyinfo(machine):
 EX1_ORDERS = (0, 2, 1)
 
 
+def orders_1() -> tuple[int, ...]:
+    """Exercise 1's three orders: the book's (0, 2, 1), or the student's own."""
+    return variant("01", 1, EX1_ORDERS, lambda rng: tuple(int(o) for o in rng.integers(0, 4, size=3)))
+
+
 def solution_1():
     fresh = Machine.preset("linux-6.18-tiny")
-    return [fresh.alloc_pages("GFP_KERNEL", order) for order in EX1_ORDERS]
+    return [fresh.alloc_pages("GFP_KERNEL", order) for order in orders_1()]
 
 
 def check_1(answer=None, *, reveal=False):
-    expected = solution_1()
+    expected, orders = solution_1(), orders_1()
     if reveal:
-        for order, pfn in zip(EX1_ORDERS, expected):
+        for order, pfn in zip(orders, expected):
             print(f"alloc_pages(GFP_KERNEL, {order}) -> pfn {pfn:#x}")
         print("Each request takes the head of the smallest free list that fits; expand() keeps the lower "
               "half of every split and frees the upper half, one block per order.")
         return
-    hint = (f"give {len(EX1_ORDERS)} pfns in request order, e.g. [0x10, 0x20, 0x30]; "
+    hint = (f"give {len(orders)} pfns in request order, e.g. [0x10, 0x20, 0x30]; "
             "draw the split of the first order-10 block and follow it.")
     try:
-        given = None if answer is None else ints(answer, len(EX1_ORDERS))
+        given = None if answer is None else ints(answer, len(orders))
     except (TypeError, ValueError) as error:
         given, hint = [], f"{error}; " + hint
     right = given == expected
     if given and not right:
         if sorted(given) == sorted(expected):
-            hint = "the right pfns, in the wrong order: list them in the order the requests arrive (0, 2, 1)."
+            hint = "the right pfns, in the wrong order: list them in the order the requests arrive."
         else:
-            wrong = [f"order {o}: not {p:#x}" for o, p, e in zip(EX1_ORDERS, given, expected) if p != e]
+            wrong = [f"order {o}: not {p:#x}" for o, p, e in zip(orders, given, expected) if p != e]
             hint = "; ".join(wrong) + " - " + hint
     report(1, answer, right, hint)
 
@@ -229,7 +234,9 @@ _CHECKS = {1: check_1, 2: check_2, 3: check_3, 4: check_4, 5: check_5}
 def answer_box(number: int) -> AnswerBox:
     """Exercise ``number``'s answer box (text field, Check, Reveal), bound to ``check_<number>``."""
     parse = _parse_buddyinfo_text if number == 3 else parse_answer
-    return AnswerBox(_CHECKS[number], placeholder=_PLACEHOLDERS[number], parse=parse, number=number)
+    question = variant_question("01", 1, lambda: "on a fresh machine, GFP_KERNEL allocations of order "
+                                + ", ".join(map(str, orders_1())) + ", in that order: which pfns?") if number == 1 else None
+    return AnswerBox(_CHECKS[number], placeholder=_PLACEHOLDERS[number], parse=parse, number=number, question=question)
 
 
 def _parse_buddyinfo_text(text: str):

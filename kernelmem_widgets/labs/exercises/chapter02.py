@@ -14,15 +14,21 @@ from ...model.slab import (KmemCache, calculate_order, get_order, kmalloc_cache_
                            order_objects, slub_min_objects)
 from ...model.vmalloc import ModuleLoader
 from ...views.exercise import AnswerBox, parse_answer
-from ._common import ints, report
+from ._common import ints, report, variant, variant_question
 
 
 # --- exercise 1: which cache?
 EX1_SIZES = (24, 65, 150, 200, 3000)
+_SIZE_POOL = (8, 13, 24, 30, 33, 65, 90, 100, 129, 150, 190, 200, 260, 500, 700, 1025, 3000, 5000)
+
+
+def sizes_1() -> tuple[int, ...]:
+    """Exercise 1's five sizes: the book's, or the student's own."""
+    return variant("02", 1, EX1_SIZES, lambda rng: tuple(sorted(int(s) for s in rng.choice(_SIZE_POOL, 5, replace=False))))
 
 
 def solution_1():
-    return [kmalloc_cache_name(size) for size in EX1_SIZES]
+    return [kmalloc_cache_name(size) for size in sizes_1()]
 
 
 def _cache_names(answer):
@@ -40,7 +46,7 @@ def _cache_names(answer):
 def check_1(answer=None, *, reveal=False):
     expected = solution_1()
     if reveal:
-        for size, name in zip(EX1_SIZES, expected):
+        for size, name in zip(sizes_1(), expected):
             print(f"kmalloc({size}) -> {name}")
         print("Up to 192 bytes the classes are 8, 16, 32, 64, 96, 128, 192 (kmalloc_size_index[(size - 1) / 8]); "
               "above, the next power of two (fls(size - 1)).")
@@ -49,7 +55,7 @@ def check_1(answer=None, *, reveal=False):
         right = answer is not None and len(answer) == len(expected) and _cache_names(answer) == expected
     except (TypeError, ValueError):
         right = False
-    report(1, answer, right, f"give {len(EX1_SIZES)} cache names in order, e.g. ['kmalloc-8', ...] (or their "
+    report(1, answer, right, f"give {len(sizes_1())} cache names in order, e.g. ['kmalloc-8', ...] (or their "
                               "object sizes); remember the 96 and 192 caches.")
 
 
@@ -57,20 +63,28 @@ def check_1(answer=None, *, reveal=False):
 EX2_SIZE, EX2_CPUS = 512, 8
 
 
+def params_2() -> tuple[int, int]:
+    """Exercise 2's object size and CPU count: the book's, or the student's own."""
+    return variant("02", 2, (EX2_SIZE, EX2_CPUS), lambda rng: (int(rng.choice([256, 512, 1024, 2048])),
+                                                                int(rng.choice([2, 4, 8, 16, 64]))))
+
+
 def solution_2():
-    order = calculate_order(EX2_SIZE, nr_cpus=EX2_CPUS)
-    return order, order_objects(order, EX2_SIZE)
+    size, cpus = params_2()
+    order = calculate_order(size, nr_cpus=cpus)
+    return order, order_objects(order, size)
 
 
 def check_2(answer=None, *, reveal=False):
     order, objects = solution_2()
+    size, cpus = params_2()
     if reveal:
-        min_objects = slub_min_objects(EX2_CPUS)
-        print(f"min_objects = 4 * (fls({EX2_CPUS}) + 1) = {min_objects}")
-        print(f"min_order = get_order({min_objects} * {EX2_SIZE}) = get_order({min_objects * EX2_SIZE}) = "
-              f"{get_order(min_objects * EX2_SIZE)}")
-        print(f"order {order}: ({4096 << order} bytes) / {EX2_SIZE} = {objects} objects, "
-              f"{(4096 << order) % EX2_SIZE} bytes left over (<= 1/16 of the slab) -> order {order}, {objects} objects")
+        min_objects = slub_min_objects(cpus)
+        print(f"min_objects = 4 * (fls({cpus}) + 1) = {min_objects}")
+        print(f"min_order = get_order({min_objects} * {size}) = get_order({min_objects * size}) = "
+              f"{get_order(min_objects * size)}")
+        print(f"order {order}: ({4096 << order} bytes) / {size} = {objects} objects, "
+              f"{(4096 << order) % size} bytes left over (<= 1/16 of the slab) -> order {order}, {objects} objects")
         return
     try:
         right = answer is not None and tuple(ints(answer, 2)) == (order, objects)
@@ -83,20 +97,29 @@ def check_2(answer=None, *, reveal=False):
 EX3_SIZE, EX3_CPUS = 200, 4
 
 
+def params_3() -> tuple[int, int]:
+    """Exercise 3's struct size and CPU count: the book's, or the student's own."""
+    return variant("02", 3, (EX3_SIZE, EX3_CPUS), lambda rng: (int(rng.integers(12, 50)) * 8,
+                                                                int(rng.choice([1, 2, 4, 8]))))
+
+
 def solution_3():
-    cache = KmemCache("my_struct", EX3_SIZE, ctor=True, nr_cpus=EX3_CPUS)
+    size, cpus = params_3()
+    cache = KmemCache("my_struct", size, ctor=True, nr_cpus=cpus)
     return cache.slab_size, cache.order, cache.objs_per_slab
 
 
 def check_3(answer=None, *, reveal=False):
     expected = solution_3()
+    size, cpus = params_3()
     if reveal:
         slab_size, order, objects = expected
-        print(f"a constructor keeps the free pointer out of the object: {EX3_SIZE} + 8 = {slab_size} bytes per slot")
-        print(f"min_objects for {EX3_CPUS} CPUs = {slub_min_objects(EX3_CPUS)}; {slub_min_objects(EX3_CPUS)} * "
-              f"{slab_size} = {slub_min_objects(EX3_CPUS) * slab_size} bytes fit in one page")
-        print(f"order {order}: 4096 / {slab_size} = {objects} objects, {4096 % slab_size} bytes left over "
-              f"(<= 4096 / 16 = 256)")
+        print(f"a constructor keeps the free pointer out of the object: {size} + 8 = {slab_size} bytes per slot")
+        need = slub_min_objects(cpus) * slab_size
+        print(f"min_objects for {cpus} CPUs = {slub_min_objects(cpus)}; {slub_min_objects(cpus)} * "
+              f"{slab_size} = {need} bytes: get_order() = {get_order(need)}")
+        print(f"order {order}: {4096 << order} / {slab_size} = {objects} objects, {(4096 << order) % slab_size} bytes "
+              f"left over (<= {4096 << order} / 16 = {(4096 << order) // 16})")
         return
     try:
         right = answer is not None and tuple(ints(answer, 3)) == expected
@@ -143,9 +166,15 @@ def check_4(answer=None, *, reveal=False):
 EX5_SIZES = (100, 200, 300, 5000, 9000)
 
 
+def sizes_5() -> tuple[int, ...]:
+    """Exercise 5's five request sizes: the book's, or the student's own."""
+    return variant("02", 5, EX5_SIZES, lambda rng: tuple(sorted(int(s) for s in rng.choice(
+        (20, 70, 100, 130, 200, 300, 600, 1500, 3000, 5000, 9000, 12000, 20000), 5, replace=False))))
+
+
 def solution_5():
     machine = Machine.preset("linux-6.18-tiny")
-    ptrs = [machine.slab.kmalloc(size) for size in EX5_SIZES]
+    ptrs = [machine.slab.kmalloc(size) for size in sizes_5()]
     rows = [machine.slab.object_info(ptr) for ptr in ptrs]
     return sum(row["internal_waste"] for row in rows), rows
 
@@ -171,16 +200,21 @@ def check_5(answer=None, *, reveal=False):
 EX6_SIZE = 10_000
 
 
+def size_6() -> int:
+    """Exercise 6's vmalloc size: the book's, or the student's own."""
+    return variant("02", 6, EX6_SIZE, lambda rng: int(rng.integers(2, 60)) * 1000 + int(rng.integers(0, 1000)))
+
+
 def solution_6():
     machine = Machine.preset("linux-6.18-tiny")
-    area = machine.vmalloc.area(machine.vmalloc.vmalloc(EX6_SIZE))
+    area = machine.vmalloc.area(machine.vmalloc.vmalloc(size_6()))
     return area.size, area.nr_pages
 
 
 def check_6(answer=None, *, reveal=False):
     size, pages = solution_6()
     if reveal:
-        print(f"vmalloc({EX6_SIZE:,}): PAGE_ALIGN -> {pages} pages = {pages * 4096:,} bytes, backed page by page")
+        print(f"vmalloc({size_6():,}): PAGE_ALIGN -> {pages} pages = {pages * 4096:,} bytes, backed page by page")
         print(f"the range adds one guard page: {size:,} bytes in /proc/vmallocinfo")
         return
     try:
@@ -236,4 +270,14 @@ _CHECKS = {1: check_1, 2: check_2, 3: check_3, 4: check_4, 5: check_5, 6: check_
 
 def answer_box(number: int) -> AnswerBox:
     """Exercise ``number``'s answer box (text field, Check, Reveal), bound to ``check_<number>``."""
-    return AnswerBox(_CHECKS[number], placeholder=_PLACEHOLDERS[number], parse=parse_answer, number=number)
+    return AnswerBox(_CHECKS[number], placeholder=_PLACEHOLDERS[number], parse=parse_answer, number=number,
+                     question=variant_question("02", number, _VARIANTS[number]) if number in _VARIANTS else None)
+
+
+_VARIANTS = {
+    1: lambda: "which caches serve kmalloc(" + "), kmalloc(".join(map(str, sizes_1())) + ")?",
+    2: lambda: "a cache of {} byte objects on a machine with {} CPUs: its order and objects per slab?".format(*params_2()),
+    3: lambda: "your struct is {} bytes, with a constructor, on {} CPUs: slab_size, order, objects?".format(*params_3()),
+    5: lambda: "the requests are kmalloc(" + "), kmalloc(".join(map(str, sizes_5())) + "): bytes unused in all?",
+    6: lambda: f"vmalloc({size_6():,}): the range's size and the pages allocated?",
+}

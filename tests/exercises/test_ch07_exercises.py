@@ -4,7 +4,6 @@ import pytest
 
 from kernelmem_widgets.exercises import ch07
 from kernelmem_widgets.model.rtos import tune_partitions
-from kernelmem_widgets.views.answer_check import AnswerCheck
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7])
@@ -44,11 +43,13 @@ def test_exercise_3():
     assert "cannot be created" in ch07.check_3(0, "banana")[1]
 
 
-def test_answer_box():
-    box = AnswerCheck(ch07.question_3(0), lambda text: ch07.check_3(0, text))
-    box.answer.value = "16x2, 404x2"
+def test_answer_box_checks_the_typed_text_and_reveals():
+    box = ch07.answer_box(3)
+    assert ch07.question_3(0) in box.question.value.replace("&#x27;", "'")
+    box.text.value = "16x2, 404x2"
     box.check_button.click()
-    assert box.right is False and "fails" in box.feedback.value
-    assert box.submit(tune_partitions(ch07._ex3_trace(0), 65536, max_classes=2).spec)
-    assert "right" in box.feedback.value
-    assert not box.submit("  ") and "type an answer" in box.feedback.value
+    assert box.right is False and "fails" in box.feedback_text
+    spec = tune_partitions(ch07._ex3_trace(0), 65536, max_classes=2).spec
+    assert box.check(spec).startswith("right") and box.right
+    assert box.check("  ") == "cannot read that answer: the answer is empty"
+    assert spec in box.reveal()
