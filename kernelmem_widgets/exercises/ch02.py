@@ -75,10 +75,12 @@ EXERCISES: dict[str, Exercise] = {
         "02.e5", "How much static per-CPU data (DEFINE_PER_CPU in modules) can all loaded modules share on a "
                  "default x86-64 6.18 kernel?",
         parse_size, 8 << 10,
-        mistakes=[(64 << 10, "64 KiB is PERCPU_MODULE_RESERVE with CONFIG_MEM_ALLOC_PROFILING; the default is less."),
+        mistakes=[(64 << 10, "64 KiB was the module reserve of 6.10-6.14 kernels with CONFIG_MEM_ALLOC_PROFILING, "
+                            "whose allocation-tag counters lived there; 6.15 moved them out, and 6.18 reserves less."),
                   (32 << 10, "That is not the module reserve of include/linux/percpu.h.")],
         hint="include/linux/percpu.h reserves a fixed amount for modules in the first chunk.",
-        explanation="PERCPU_MODULE_RESERVE is 8 KiB (64 KiB with CONFIG_MEM_ALLOC_PROFILING), shared by every "
+        explanation="PERCPU_MODULE_RESERVE (include/linux/percpu.h) is 8 KiB in 6.18 whatever the configuration "
+                    "(6.10-6.14 reserved 64 KiB with CONFIG_MEM_ALLOC_PROFILING), shared by every "
                     "module's static per-CPU variables; loading fails with 'Could not allocate ... bytes percpu "
                     "data' when it is used up."),
     "02.e6": Exercise(
