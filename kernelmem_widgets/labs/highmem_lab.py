@@ -104,7 +104,7 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
             button.on_click(self._on_click(call))
             self.buttons[name] = button
         self.gfp = widgets.Dropdown(options=["GFP_KERNEL", "GFP_HIGHUSER"], value="GFP_HIGHUSER", description="gfp",
-                                    style={"description_width": "35px"}, layout=widgets.Layout(width="200px"))
+                                    style={"description_width": "35px"}, layout=widgets.Layout(width="180px"))
         self.order = order_dropdown(machine.max_page_order)
         self.alloc_button = action_button("allocate", "alloc_pages(gfp, order): which zone pays?")
         self.alloc_button.on_click(self._on_click(lambda: self.alloc(self.gfp.value, self.order.value)))
@@ -112,15 +112,20 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
         self.pkmap = PkmapWindowView(machine)
         self.zones = widgets.HTML()
         self.dmesg = widgets.HTML()
+        side = widgets.VBox([
+            widgets.HTML("<b>kmap</b>"), widgets.HBox(list(self.buttons.values())[:3]),
+            widgets.HBox(list(self.buttons.values())[3:]),
+            widgets.HTML("<b>allocate</b>"), widgets.HBox([self.gfp, self.order]), self.alloc_button, self.zones],
+            layout=widgets.Layout(min_width="330px", max_width="420px"))
         super().__init__(children=[
             widgets.HBox([self.kernel, self.ram, self.pae]), widgets.HBox([self.vmsplit, self.vmalloc]),
             self.status,
-            widgets.HBox([self.address_space, widgets.VBox([
-                widgets.HTML("<b>pkmap window</b>"), self.pkmap,
-                widgets.HBox(list(self.buttons.values())[:3]), widgets.HBox(list(self.buttons.values())[3:]),
-                widgets.HTML("<b>allocate</b>"), widgets.HBox([self.gfp, self.order, self.alloc_button]),
-                self.zones])]),
+            widgets.HBox([self.address_space, side], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HTML("<b>pkmap window</b>"), self.pkmap,
             widgets.HTML("<b>boot log</b>"), self.dmesg])
+        self.add_class("kmw-lab")
+        self.add_class("kmw-highmem-lab")
+        self.status.add_class("kmw-status")
         self._show_texts()
         self._say(self._booted_text())
         for op in ops or ():

@@ -166,7 +166,7 @@ def address_space_caption(machine) -> str:
 class AddressSpaceView(widgets.VBox):
     """The virtual band, physical memory and the lines between them, for one machine."""
 
-    def __init__(self, machine, *, figure_width: int = 560, figure_height: int = 520) -> None:
+    def __init__(self, machine, *, figure_width: int = 440, figure_height: int = 480) -> None:
         self.x_scale = bq.LinearScale(min=-0.2, max=COLUMNS["zoom"][1] + 0.2)
         self.y_scale = bq.LinearScale(min=0.0, max=4096.0)
         scales = {"x": self.x_scale, "y": self.y_scale}
@@ -183,7 +183,9 @@ class AddressSpaceView(widgets.VBox):
         self.caption = widgets.HTML()
         self.caption_text = ""
         self.machine = self.watcher = None
-        super().__init__(children=[self.labels, self.figure, self.caption])
+        super().__init__(children=[self.labels, self.figure, self.caption],
+                         layout=widgets.Layout(width=f"{figure_width + 10}px"))
+        self.add_class("kmw-address-space")              # browser tests find the view by it
         self.bind(machine)
 
     def bind(self, machine) -> None:
@@ -226,12 +228,13 @@ class AddressSpaceView(widgets.VBox):
         zoom = zoom_window(machine)
         heads = ["virtual (0-4 GiB)" if machine.highmem_layout is not None else "virtual: direct map",
                  "physical", f"zoom {zoom[0]:#010x}-0xffffffff" if zoom else ""]
-        self.labels.value = ("<div style='display:flex;gap:40px;font-size:12px;margin-left:60px'>"
+        self.labels.value = ("<div style='display:flex;gap:28px;font-size:11px;margin-left:56px'>"
                              + "".join(f"<span>{head}</span>" for head in heads if head) + "</div>")
         legend = [(name, color) for name, color in palette.ADDRESS_REGION_COLORS.items() if name != "hole"]
         legend += [(zone.name, palette.ZONE_COLORS[zone.name]) for zone in machine.zones]
         self.caption_text = address_space_caption(machine)
-        self.caption.value = f"{palette.legend_html(legend)}<div class='kmw-caption'>{self.caption_text}</div>"
+        self.caption.value = (f"{palette.legend_html(legend)}<div class='kmw-caption' style='max-width:440px'>"
+                              f"{self.caption_text}</div>")
 
     def close(self) -> None:
         if self.watcher is not None:

@@ -76,6 +76,7 @@ class PkmapWindowView(widgets.VBox):
         self.legend = widgets.HTML(legend)
         self.machine = self.watcher = None
         super().__init__(children=[self.figure, self.legend, self.counters])
+        self.add_class("kmw-pkmap-window")
         self.bind(machine)
 
     @property
