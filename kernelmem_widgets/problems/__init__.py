@@ -21,6 +21,8 @@ CHAPTERS = {
     "01": (buddy, "the buddy allocator: which pfn, which block after a free, buddyinfo"),
     "02": (slab, "kmalloc caches, objects per slab, vmalloc pages, module limits"),
 }
+from . import highmem  # noqa: E402 - chapter 04, registered additively
+CHAPTERS["04"] = (highmem, "32-bit highmem: LOWMEM/HIGHMEM, VMALLOC_START, pkmap slots and flushes")
 
 
 def chapter_key(chapter) -> str:
