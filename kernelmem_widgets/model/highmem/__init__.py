@@ -1,6 +1,6 @@
 """32-bit x86 highmem: the 896 MiB line, the kernel's virtual layout, and kmap.
 
-Follows, for each version in ``layout_rules`` (2.6.17, 2.6.24, 2.6.35, 3.16, 4.14, 5.1, 6.18):
+Follows, for each version in ``layout_rules`` (2.6.17, 2.6.24, 2.6.35, 3.16, 4.14, 4.15, 5.1, 6.18):
 
 * ``layout_rules``, ``layout``: arch/x86/include/asm/page_32_types.h, pgtable_32_types.h /
   pgtable_32_areas.h, fixmap.h; arch/x86/mm/init_32.c (``find_low_pfn_range()``,
