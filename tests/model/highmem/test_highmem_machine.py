@@ -142,3 +142,47 @@ def test_kmap_space_of_a_machine():
     assert machine.kmap_space is not space and machine.kmap_space.pkmap_count[1] == 0
     wide = Machine.preset("linux-6.18-x86_64", ram="4G")
     assert wide.kmap_space.kmap(0x40000) == 0xFFFF888000000000 + (0x40000 << 12)
+
+
+def test_seeded_mix_of_allocations_and_kmaps_keeps_every_invariant():
+    """GFP_KERNEL never gets HighMem, GFP_HIGHUSER takes HighMem first; kmap state stays consistent."""
+    import numpy as np
+
+    from kernelmem_widgets.model.errors import AllocationError
+    from kernelmem_widgets.model.highmem import KmapWouldSleep
+
+    machine = Machine.preset("linux-2.6.35-i386", ram="1G", cmdline="")
+    layout, space = machine.highmem_layout, machine.kmap_space
+    rng = np.random.default_rng(4)
+    held, mapped = [], []
+    for step in range(600):
+        action = rng.integers(4)
+        if action == 0:
+            gfp, order = ("GFP_KERNEL", "GFP_HIGHUSER")[int(rng.integers(2))], int(rng.integers(0, 3))
+            highmem_free = machine.zone("HighMem").nr_free_pages
+            try:
+                pfn = machine.alloc_pages(gfp, order)
+            except AllocationError:
+                continue
+            zone = machine.zone_of(pfn).name
+            if gfp == "GFP_KERNEL":
+                assert zone != "HighMem" and pfn + (1 << order) <= layout.max_low_pfn
+            elif highmem_free > 4 * machine.zone("HighMem").watermark["high"]:
+                assert zone == "HighMem", (step, pfn)
+            held.append((pfn, order))
+        elif action == 1 and held:
+            machine.free_pages(*held.pop(int(rng.integers(len(held)))))
+        elif action == 2:
+            pfn = int(rng.integers(layout.highstart_pfn, layout.highend_pfn))
+            try:
+                space.kmap(pfn)
+                mapped.append(pfn)
+            except KmapWouldSleep:
+                pass
+        elif mapped:
+            space.kunmap(mapped.pop(int(rng.integers(len(mapped)))))
+        if step % 150 == 0:
+            machine.check_invariants()
+            space.check_invariants()
+    machine.check_invariants()
+    space.check_invariants()
