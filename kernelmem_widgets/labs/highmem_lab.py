@@ -79,7 +79,7 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
         kernels = list(KERNELS) if preset.name in KERNELS else [preset.name, *KERNELS]
         self.kernel = widgets.Dropdown(options=kernels, value=preset.name, description="kernel", style=narrow,
                                        layout=widgets.Layout(width="260px"))
-        ram = format_size(machine.ram_bytes).replace(" GiB", "G").replace(" MiB", "M")
+        ram = _ram_choice(machine.ram_bytes)
         self.ram = widgets.Dropdown(options=sorted(set(RAM_CHOICES) | {ram}, key=_bytes), value=ram,
                                     description="RAM", style=narrow, layout=widgets.Layout(width="160px"))
         self.pae = widgets.Checkbox(value=preset.pae, description="PAE (HIGHMEM64G)", indent=False,
@@ -88,6 +88,7 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
                                         style=narrow, layout=widgets.Layout(width="170px"))
         self.vmalloc = widgets.Dropdown(options=list(VMALLOC_CHOICES), value=self._vmalloc_of(machine),
                                         description="vmalloc=", style=narrow, layout=widgets.Layout(width="170px"))
+        self._ram_booted = ram
         for control in (self.kernel, self.ram, self.pae, self.vmsplit, self.vmalloc):
             control.observe(self._on_config, names="value")
         buttons = [("kmap", "kmap() the next highmem page", lambda: self.kmap(1)),
@@ -176,11 +177,13 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
             self._say(f"not booted: {error}", error=True)
             self._set_controls(old)
             self._syncing = True
-            self.ram.value = format_size(old.ram_bytes).replace(" GiB", "G").replace(" MiB", "M") \
-                if format_size(old.ram_bytes).replace(" GiB", "G").replace(" MiB", "M") in self.ram.options \
-                else self.ram.value
-            self._syncing = False
+            try:
+                if self._ram_booted in self.ram.options:
+                    self.ram.value = self._ram_booted
+            finally:
+                self._syncing = False
             return False
+        self._ram_booted = ram
         self.machine, self.held, self.local, self._next = machine, [], [], 0
         self._set_controls(machine)
         self.address_space.bind(machine)
@@ -357,6 +360,13 @@ class HighmemLab(SaysWhatHappened, widgets.VBox):
             if view is not None:
                 view.close()
         super().close()
+
+
+def _ram_choice(ram_bytes: int) -> str:
+    """The RAM choice a machine was booted with: the nearest of RAM_CHOICES (a firmware map keeps a few
+    pages for the BIOS, so a 2G machine manages a little less), else its size in whole MiB."""
+    nearest = min(RAM_CHOICES, key=lambda choice: abs(_bytes(choice) - ram_bytes))
+    return nearest if abs(_bytes(nearest) - ram_bytes) <= _bytes(nearest) // 20 else f"{-(-ram_bytes >> 20)}M"
 
 
 def _bytes(text: str) -> int:
