@@ -174,7 +174,7 @@ class AddressSpaceView(widgets.VBox):
                                    x=[0.0, COLUMNS["zoom"][1]], y=[0.0, 4096.0])
         self.lines_mark = bq.Lines(x=[[1.0, 2.0]], y=[[0.0, 0.0]], scales=scales, colors=[palette.KMAP_LINE_COLOR],
                                    stroke_width=1.0)
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="MiB", tick_format="d")
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="MiB", tick_format="d")
         self.x_axis = bq.Axis(scale=self.x_scale, tick_values=[0.5, 2.5, 4.5], tick_format="d", num_ticks=3)
         self.figure = bq.Figure(marks=[self.image_mark, self.lines_mark], axes=[self.y_axis],
                                 fig_margin={"top": 10, "bottom": 10, "left": 60, "right": 10},

@@ -66,7 +66,7 @@ class PkmapWindowView(widgets.VBox):
         self.pointer = bq.Scatter(x=[0.5], y=[0.5], scales=scales, marker="circle", default_size=90,
                                   colors=[palette.HIGHLIGHT_COLOR], fill=False, stroke=palette.HIGHLIGHT_COLOR,
                                   stroke_width=2.0)
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="slot", tick_format="d")
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="slot", tick_format="d")
         self.figure = bq.Figure(marks=[self.image_mark, self.pointer], axes=[self.y_axis],
                                 fig_margin={"top": 6, "bottom": 6, "left": 50, "right": 6},
                                 layout=widgets.Layout(width=f"{figure_width}px", height="300px"))
