@@ -13,10 +13,12 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 __version__ = "0.1.0"
 
 _LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab")}
+_LAZY["HighmemLab"] = "kernelmem_widgets.labs"
 
 __all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "memparse", "format_size",
            "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
+__all__ += ["HighmemLab"]
 
 
 def __getattr__(name: str):

@@ -106,12 +106,14 @@ class Machine:
 
     # ------------------------------------------------------------------ boot
     def _boot(self) -> None:
+        self.highmem_layout = self._kmap_space = None
         if self._firmware is not None:
             from .boot.zones import boot_machine
 
             self.config = self._preset
             self.boot = boot_machine(self, self._firmware, self.cmdline)
             self._iomem = self._ioremap = None
+            self._highmem_boot([])
             return
         preset = self.config
         self.nr_pages = self.ram_bytes // preset.page_size
@@ -128,6 +130,48 @@ class Machine:
             start = max(start, end)
         self.zones = [zone for zone in self.zones_by_index if zone is not None]
         self._zones_built()
+        self._highmem_boot(free_ranges)
+
+    def _highmem_boot(self, flat_free_ranges: list[tuple[int, int]]) -> None:
+        """Chapter 4: a 32-bit preset's pfn limits and zones as its kernel lays them out (model/highmem).
+
+        ``find_low_pfn_range()`` and ``zone_sizes_init()`` of the preset's ``highmem_rules`` with its
+        ``pae``, ``vmsplit`` and ``fixaddr_start``; the zones are rebuilt only where they differ.
+        """
+        if self._preset.highmem_rules is None:
+            return
+        from .highmem.machine_boot import layout_for_machine, zone_free_ranges
+
+        self.highmem_layout = layout = layout_for_machine(self._preset, self.boot, self.nr_pages)
+        self.config = self.config.with_changes(
+            page_offset=layout.page_offset, vmalloc_start=layout.vmalloc_start,
+            vmalloc_size=layout.vmalloc_end - layout.vmalloc_start, modules_vaddr=layout.vmalloc_start,
+            modules_end=layout.vmalloc_end)
+        spans = [(name, start, end) for name, start, end in layout.zones if start < end]
+        if spans == [(zone.name, zone.start_pfn, zone.end_pfn) for zone in self.zones] \
+                and self.nr_pages == layout.highend_pfn:
+            return
+        free_ranges = zone_free_ranges(layout, self.boot, flat_free_ranges)
+        self.nr_pages = layout.highend_pfn
+        by_name = {name: (start, end) for name, start, end in spans}
+        self.zones_by_index = [self._make_zone(name, *by_name[name], free_ranges) if name in by_name else None
+                               for name in self.config.zone_names]
+        self.zones = [zone for zone in self.zones_by_index if zone is not None]
+        self._zones_built()
+
+    @property
+    def kmap_space(self):
+        """The kmap state of this boot (model/highmem ``KmapSpace``): the pkmap window and kmap_local slots
+        of a 32-bit preset, or the x86-64 direct map where ``kmap()`` is ``page_address()``."""
+        if self._kmap_space is None:
+            from .highmem.kmap import KmapSpace
+
+            if self.highmem_layout is not None and self.highmem_layout.config_highmem:
+                self._kmap_space = KmapSpace.from_layout(self.highmem_layout, nr_cpus=self.config.nr_cpus,
+                                                         bus=self.bus)
+            else:
+                self._kmap_space = KmapSpace.x86_64(self.nr_pages, bus=self.bus)
+        return self._kmap_space
 
     def _zones_built(self) -> None:
         """What the kernel derives once the zones exist, on either boot path: the zonelist plans,
@@ -198,7 +242,11 @@ class Machine:
         firmware, name = (self._firmware, getattr(self, "firmware_name", "")) if e820 is None and \
             self._firmware is not None else resolve_firmware(self._preset, self.ram_bytes, e820)
         cmdline = self.cmdline if cmdline is None else cmdline
-        boot_memory(self._preset, firmware, cmdline)          # raises before anything changes
+        result = boot_memory(self._preset, firmware, cmdline)          # raises before anything changes
+        if self._preset.highmem_rules is not None:                    # and so does a 32-bit layout
+            from .highmem.machine_boot import layout_for_machine
+
+            layout_for_machine(self._preset, result, result.max_pfn)
         self._firmware, self.firmware_name, self.cmdline = firmware, name, cmdline
         self.reset()
 
@@ -210,7 +258,15 @@ class Machine:
         return self.boot
 
     def dmesg(self) -> list[str]:
-        """The boot-log lines about memory the preset's kernel prints, in its order and format."""
+        """The boot-log lines about memory the preset's kernel prints, in its order and format.
+
+        A 32-bit preset adds model/highmem's lines (HIGHMEM/LOWMEM, the zone block, the "virtual
+        kernel memory layout:" block of its version); booted flat, it prints those lines alone.
+        """
+        if self.highmem_layout is not None:
+            from .highmem.machine_boot import merge_dmesg
+
+            return merge_dmesg([] if self.boot is None else list(self.boot.lines), self.highmem_layout, self.boot)
         return list(self._booted("dmesg()").lines)
 
     @property

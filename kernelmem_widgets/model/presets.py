@@ -73,9 +73,22 @@ class Preset:
     thread_size_order: int = 2
     #: CONFIG_SLAB_BUCKETS (6.11+): the kmalloc_buckets cache backing kmem_buckets_create()
     slab_buckets: bool = True
+    # --- 32-bit x86 highmem (model/highmem/, chapter 4) ---
+    #: the model.highmem.RULES entry that lays out this kernel's 4 GiB (None: not a 32-bit highmem kernel)
+    highmem_rules: str | None = None
+    #: CONFIG_HIGHMEM64G / X86_PAE: 3-level page tables, LAST_PKMAP 512, RAM up to 64 GiB
+    pae: bool = False
+    #: CONFIG_VMSPLIT_*: "3G", "3G_OPT", "2G", "2G_OPT" or "1G" (PAGE_OFFSET)
+    vmsplit: str = "3G"
+    #: FIXADDR_START as a boot log's "fixmap  :" line prints it (None: the rules' default)
+    fixaddr_start: int | None = None
 
     def __post_init__(self) -> None:
         _check_preset(self)
+        if self.highmem_rules is not None:
+            from .highmem.machine_boot import check_highmem_preset
+
+            check_highmem_preset(self)
 
     @property
     def zone_names(self) -> tuple[str, ...]:
@@ -200,6 +213,7 @@ PRESETS: dict[str, Preset] = {
         modules_vaddr=0xF7FFE000,
         modules_end=0xFF7FE000,
         boot_rules="2.6-i386",
+        highmem_rules="linux-2.6.35-i386",
         sources=(
             "arch/x86/include/asm/pgtable_32_types.h: VMALLOC_END = PKMAP_BASE - 2 pages, __VMALLOC_RESERVE 128 MiB",
             "include/linux/mmzone.h (2.6.35): MAX_ORDER 11; pageblock_order = HUGETLB_PAGE_ORDER = 10 (4 MiB pages)",
@@ -208,6 +222,36 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
 }
+
+
+
+def _i386_preset(version: str, normal_end: int, description: str, sources: tuple[str, ...]) -> Preset:
+    """A 32-bit preset of chapter 4: the 2.6.35 machine with another version's layout rules."""
+    base = PRESETS["linux-2.6.35-i386"]
+    return base.with_changes(name=f"linux-{version}-i386", kernel_version=version, description=description,
+                             zones=(("DMA", 16 * _MiB), ("Normal", normal_end), ("HighMem", None)),
+                             highmem_rules=f"linux-{version}-i386", sources=sources)
+
+
+PRESETS.update({
+    "linux-2.6.24-i386": _i386_preset(
+        "2.6.24", 0x38000000,
+        "32-bit x86 of Ubuntu 8.04: MAXMEM fixed at -PAGE_OFFSET - __VMALLOC_RESERVE (896 MiB), VMALLOC_START "
+        "rounded up to 8 MiB; zones and the layout block from model/highmem (the rest of the log in 2.6.3x form)",
+        ("model/highmem/layout_rules.py linux-2.6.24-i386: arch/x86/kernel/setup_32.c find_max_low_pfn(), "
+         "include/asm-x86/page_32.h, pgtable_32.h, fixmap_32.h",)),
+    "linux-3.16-i386": _i386_preset(
+        "3.16", 0x377FE000,
+        "32-bit x86, Linux 3.16: the 2.6.35 layout, 'Zone ranges:' as [mem ...], kmap_atomic() on a per-CPU "
+        "stack; zones and the layout block from model/highmem (the rest of the log in 2.6.3x form)",
+        ("model/highmem/layout_rules.py linux-3.16-i386: arch/x86/mm/init_32.c, pgtable_32_types.h, fixmap.h",)),
+    "linux-5.1-i386": _i386_preset(
+        "5.1", 0x373FE000,
+        "32-bit x86, Linux 5.1: the cpu_entry_area and the LDT remap between the fixmap and the pkmap window; "
+        "among the last kernels to print the layout block (removed in 5.7)",
+        ("model/highmem/layout_rules.py linux-5.1-i386: arch/x86/include/asm/pgtable_32_areas.h, "
+         "arch/x86/mm/init_32.c mem_init()",)),
+})
 
 
 def get_preset(name: str) -> Preset:

@@ -24,6 +24,8 @@ CHAPTERS = {
     "06": (boot, "the user map for a command line, last_pfn, whether an ioremap fits"),
     "07": (rtos, "uC/OS-III partitions: OSMemGet addresses, OSMemCreate errors, sizing two partitions"),
 }
+from . import highmem  # noqa: E402 - chapter 04, registered additively
+CHAPTERS["04"] = (highmem, "32-bit highmem: LOWMEM/HIGHMEM, VMALLOC_START, pkmap slots and flushes")
 
 
 def chapter_key(chapter) -> str:

@@ -16,3 +16,8 @@ from .ioremap_view import IoremapView
 
 __all__ = ["palette", "controls", "narration", "MemoryMap", "FreeListBars", "FragmentationPlot", "TraceView",
            "PhysicalMap", "IoremapView", "ByteArrayView", "WasteBySize", "FreeBytesTimeline"]
+
+from .address_space import AddressSpaceView  # noqa: E402 - chapter 4
+from .pkmap_window import PkmapWindowView  # noqa: E402
+
+__all__ += ["AddressSpaceView", "PkmapWindowView"]

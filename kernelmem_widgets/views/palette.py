@@ -168,3 +168,18 @@ RTOS_KIND_LABELS: dict[str, str] = {
     "corrupt": "corrupted free list",
 }
 __all__ += ["RTOS_KIND_COLORS", "RTOS_KIND_LABELS"]
+
+#: Chapter 4 (highmem): the regions of a kernel's virtual address space (model.highmem Layout)
+ADDRESS_REGION_COLORS: dict[str, str] = {
+    "user": "#E4E4E4",        # below PAGE_OFFSET: user space
+    "direct map": "#0072B2",  # PAGE_OFFSET..high_memory: lowmem, mapped once at boot
+    "hole": "#FFFFFF",        # the 8 MiB VMALLOC_OFFSET guard hole and the gaps between areas
+    "vmalloc": "#999999",
+    "pkmap": "#CC79A7",       # LAST_PKMAP pages of persistent kmaps
+    "cpu_entry": "#F0E442",   # cpu_entry_area (4.15+) and the LDT remap
+    "fixmap": "#D55E00",      # compile-time fixed addresses, kmap_local/kmap_atomic slots among them
+}
+#: Chapter 4: a pkmap slot by pkmap_count (mm/highmem.c): 0 free, 1 mapped but not flushed, >= 2 in use
+PKMAP_COUNT_COLORS: dict[str, str] = {"free": FREE_COLOR, "unflushed": "#F0E442", "in use": "#CC79A7"}
+KMAP_LINE_COLOR = "#000000"
+__all__ += ["ADDRESS_REGION_COLORS", "PKMAP_COUNT_COLORS", "KMAP_LINE_COLOR"]

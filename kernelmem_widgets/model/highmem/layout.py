@@ -200,15 +200,18 @@ def boot_layout(rules: str | LayoutRules, *, firmware_map: Iterable[Sequence] | 
     last_pkmap = 512 if pae else 1024
     boot_start = fixaddr_top - _boot_fixmap_slots(rules, (fixaddr_top - fixaddr_start) >> PAGE_SHIFT, pae) * PAGE_SIZE
     cea, ldt_base = None, None
-    if rules.pkmap_below == "ldt":
+    if rules.pkmap_below in ("ldt", "cpu_entry"):
         cea = cpu_entry_area if cpu_entry_area is not None else (rules.cpu_entry_area_base, rules.cpu_entry_area_size)
         if (len(cea) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in cea)
                 or cea[0] % PAGE_SIZE or cea[0] + cea[1] > boot_start):
             raise InvalidLayoutOption(f"cpu_entry_area {cpu_entry_area!r} must be (base, size) with a page-aligned "
                                       f"base whose area ends below the boot-time fixmap at {boot_start:#x}")
-        ldt_base = (cea[0] - PAGE_SIZE) & ~(pmd_size - 1)
-        pkmap_base = (ldt_base - PAGE_SIZE) & ~(pmd_size - 1)
-        top_of_vmalloc = ldt_base
+        if rules.pkmap_below == "ldt":            # 4.19+: the LDT remap between the two (32-bit PTI)
+            ldt_base = (cea[0] - PAGE_SIZE) & ~(pmd_size - 1)
+            top_of_vmalloc = ldt_base
+        else:                                     # 4.15-4.18: PKMAP_BASE = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) & PMD_MASK
+            top_of_vmalloc = cea[0]
+        pkmap_base = (top_of_vmalloc - PAGE_SIZE) & ~(pmd_size - 1)
     else:
         if cpu_entry_area is not None:
             raise InvalidLayoutOption(f"{rules.name} has no cpu_entry_area (it came with 4.15)")

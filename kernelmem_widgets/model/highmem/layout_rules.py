@@ -28,8 +28,13 @@ reproduce confirm each rule):
   cross a page table; ``max_zone_pfns[ZONE_DMA] = min(MAX_DMA_PFN, max_low_pfn)``;
   ``kmap_atomic(page)`` on a per-CPU stack of KM_TYPE_NR = 20 slots (2.6.37).
 * **4.14**: the same layout, zone ranges printed ``[mem %#018Lx-%#018Lx]``.
-* **5.1** (arch/x86/include/asm/pgtable_32_areas.h, 4.15+): the cpu_entry_area (and, for
-  32-bit PTI, the LDT remap) sit between the fixmap and the pkmap window:
+* **4.15** (final; in -rc4 the cpu_entry_area was still inside the fixmap, as in 4.14): the
+  cpu_entry_area sits below the fixmap, ``CPU_ENTRY_AREA_BASE = (FIXADDR_TOT_START - PAGE_SIZE *
+  (CPU_ENTRY_AREA_PAGES + 1)) & PMD_MASK``, and the pkmap window right under it,
+  ``PKMAP_BASE = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) & PMD_MASK``; the layout block gains a
+  "cpu_entry" line (a 4.15-rc8 log of Tetsuo Handa's reproduces it).
+* **5.1** (arch/x86/include/asm/pgtable_32_areas.h, 4.19+): the cpu_entry_area and, for
+  32-bit PTI (4.19), the LDT remap sit between the fixmap and the pkmap window:
   ``LDT_BASE_ADDR = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) & PMD_MASK``,
   ``PKMAP_BASE = (LDT_BASE_ADDR - PAGE_SIZE) & PMD_MASK``; the layout block gains a
   "cpu_entry" line.  5.1 is among the last to print the block: Arvind Sankar's "x86/mm/init_32:
@@ -96,7 +101,7 @@ class LayoutRules:
         FIXADDR_TOT_START).
     boot_fixmap_extra : int
         Slots after FIX_BTMAP_BEGIN (FIX_WP_TEST on X86_32).
-    pkmap_below : {"boot_fixmap", "ldt"}
+    pkmap_below : {"boot_fixmap", "cpu_entry", "ldt"}
         What the pkmap window is placed under.
     zone_format : str or None
         "dec", "hex", "mem10", "mem18" or None (not printed).
@@ -208,6 +213,20 @@ RULES: dict[str, LayoutRules] = {
         km_stack_depth=20, fixaddr_start=0xFF9D4000,
         sources=("as linux-3.16-i386; mm/page_alloc.c free_area_init_nodes() with %#018Lx",),
         **_COMMON_2_6_35,
+    ),
+    "linux-4.15-i386": LayoutRules(
+        name="linux-4.15-i386", kernel_version="4.15",
+        description="the cpu_entry_area moved out of the fixmap (4.15-rc5): the pkmap window right below it, "
+                    "no LDT remap yet (32-bit PTI came with 4.19)",
+        boot_fixmaps="256_if_crossing", zone_format="mem18", zone_header="Zone ranges:",
+        movable_line="Movable zone start for each node", dma_clamped=True, kmap_atomic="stack",
+        km_stack_depth=20, fixaddr_start=0xFFFA4000, cpu_entry_area_base=0xFFC00000, cpu_entry_area_size=0x28000,
+        sources=("arch/x86/include/asm/pgtable_32_types.h (4.15): CPU_ENTRY_AREA_BASE = (FIXADDR_TOT_START - "
+                 "PAGE_SIZE * (CPU_ENTRY_AREA_PAGES + 1)) & PMD_MASK, PKMAP_BASE = (CPU_ENTRY_AREA_BASE - PAGE_SIZE) "
+                 "& PMD_MASK, VMALLOC_END = CPU_ENTRY_AREA_BASE - 2 pages without HIGHMEM",
+                 "Thomas Gleixner, 'x86/cpu_entry_area: Move it out of the fixmap' (4.15-rc5); the 4.19 32-bit PTI "
+                 "series added LDT_BASE_ADDR below it"),
+        **{**_COMMON_2_6_35, "layout_cpu_entry": True, "pkmap_below": "cpu_entry"},
     ),
     "linux-5.1-i386": LayoutRules(
         name="linux-5.1-i386", kernel_version="5.1",

@@ -101,6 +101,9 @@ CASES = {
         "linux-2.6.35-i386", {}, (), (("DMA", 0x10, 0x1000), ("Normal", 0x1000, 0x377fe), ("HighMem", 0x377fe, 0x3f6d0))),
     "fedora-4.15.0-rc4-i686-3g.log": (
         "linux-4.14-i386", {}, (), (("DMA", 1, 0x1000), ("Normal", 0x1000, 0x373fe), ("HighMem", 0x373fe, 0xbff80))),
+    "lkml-2018-01-4.15-rc8-i686-2g.log": (
+        "linux-4.15-i386", {"cpu_entry_area": (0xFFC00000, 0x28000)}, ((0, 0x1000),),
+        (("DMA", 1, 0x1000), ("Normal", 0x1000, 0x377FE), ("HighMem", 0x377FE, 0x7FFFC))),
     "lkml-2024-08-6.11-rc1-i686-pae-3g.log": (
         "linux-6.18-i386", {"pae": True, "max_pfn": 0xBFEDF}, ((0, 0x1000),),
         (("DMA", 1, 0x1000), ("Normal", 0x1000, 0x375fe), ("HighMem", 0x375fe, 0xbfedf))),
