@@ -55,6 +55,8 @@ class TlbView(widgets.VBox):
                                      fig_margin={"top": 30, "bottom": 10, "left": 10, "right": 10}))
         self.caption = widgets.HTML()
         super().__init__(children=[widgets.HBox(figures, layout=widgets.Layout(flex_flow="row wrap")), self.caption])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-tlb-view")   # browser tests find the view by it
         self.refresh()
 
     def refresh(self, stats: TlbStats | None = None) -> None:
