@@ -179,6 +179,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
             self._say(str(error), error=True)
             return
         self._refresh_counts()
+        self.walk_view.refresh()        # fork and munmap change the entries walked (write-protect, clear)
         self._say(text)
 
     def _act(self, name: str) -> str:
