@@ -101,6 +101,11 @@ class BootLab(SaysWhatHappened, widgets.VBox):
             widgets.HTML("<b>vmalloc area</b>"), self.ioremap_view,
             texts,
         ])
+        self.add_class("kmw-lab")
+        self.add_class("kmw-boot-lab")   # browser tests find the lab and its parts by these classes
+        self.status.add_class("kmw-status")
+        self.dmesg.add_class("kmw-dmesg")
+        self.iomem.add_class("kmw-iomem")
         self._show_texts()
         for op in ops or ():
             self.run(op)

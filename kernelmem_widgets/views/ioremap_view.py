@@ -62,6 +62,7 @@ class IoremapView(widgets.VBox):
         self.table = widgets.HTML()
         self.watcher = ModelWatcher(machine, on_change=self.refresh, all_zones=True)
         super().__init__(children=[self.figure, self.table])
+        self.add_class("kmw-ioremap-view")   # browser tests find the view by it
         self.refresh()
 
     def refresh(self) -> None:

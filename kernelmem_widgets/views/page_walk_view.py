@@ -61,6 +61,7 @@ class PageWalkView(widgets.VBox):
         self.table = widgets.HTML()
         self.address.observe(lambda _change: self.refresh(), names="value")
         super().__init__(children=[self.address, self.table])
+        self.add_class("kmw-page-walk")   # browser tests find the view by it
         self.refresh()
 
     def show(self, page_table: PageTable, addr: int | None = None) -> None:

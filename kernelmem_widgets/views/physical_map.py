@@ -96,6 +96,8 @@ class PhysicalMap(widgets.VBox):
         self.caption = widgets.HTML()
         self.watcher = ModelWatcher(machine, on_change=self.refresh, all_zones=True)
         super().__init__(children=[self.window, self.labels, self.figure, self.legend, self.caption])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-physical-map")   # browser tests find the view by it
         self.refresh()
 
     @staticmethod

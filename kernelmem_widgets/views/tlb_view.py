@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model.mmu.tlb import Tlb, TlbStats
 
-__all__ = ["TlbView", "stats_table_html"]
+__all__ = ["TlbView", "grid_colors", "stats_table_html"]
 
 
 def stats_table_html(results: dict[str, dict[str, int]]) -> str:
@@ -28,6 +28,26 @@ def stats_table_html(results: dict[str, dict[str, int]]) -> str:
         f"<td style='text-align:right'>{stats.get(key, 0):,}</td>" for stats in results.values()) + "</tr>"
         for key in keys)
     return f"<table class='kmw-stream'><tr><th></th>{head}</tr>{rows}</table>"
+
+
+#: The colour of the padding cells :func:`grid_colors` adds (the figure's background: not seen).
+PAD_COLOR = "#ffffff"
+
+
+def grid_colors(occupancy: np.ndarray) -> np.ndarray:
+    """The ``color`` array of one grid: 0/1 per (set, way), with a -1 row (column) under a single set (way).
+
+    bqplot's ``GridHeatMap`` squeezes its ``color`` array, so a 1 x 4 array (Skylake's 1 GiB dTLB: one
+    set of four ways) reaches the front end as four rows of no cell and nothing is drawn; a padding
+    row of -1, drawn in :data:`PAD_COLOR` (the white of the figure), keeps it two-dimensional.  (A NaN
+    is drawn black, not in ``null_color``.)
+    """
+    colors = np.array(occupancy, dtype=float)
+    if colors.shape[0] == 1:
+        colors = np.vstack([colors, np.full((1, colors.shape[1]), -1.0)])
+    if colors.shape[1] == 1:
+        colors = np.hstack([colors, np.full((colors.shape[0], 1), -1.0)])
+    return colors
 
 
 class TlbView(widgets.VBox):
@@ -47,21 +67,23 @@ class TlbView(widgets.VBox):
         figures = []
         for name, occupancy in tlb.occupancy().items():
             scales = {"row": bq.OrdinalScale(reverse=True), "column": bq.OrdinalScale(),
-                      "color": bq.ColorScale(min=0, max=1, colors=["#f0f0f0", "#0072B2"])}
-            grid = bq.GridHeatMap(color=occupancy.astype(float), scales=scales, stroke="white")
+                      "color": bq.ColorScale(min=-1, max=1, colors=[PAD_COLOR, "#f0f0f0", "#0072B2"])}
+            grid = bq.GridHeatMap(color=grid_colors(occupancy), scales=scales, stroke="white")
             self.grids[name] = grid
             figures.append(bq.Figure(marks=[grid], title=f"{name}: {occupancy.shape[0]} sets x {occupancy.shape[1]} ways",
                                      layout=widgets.Layout(width="240px", height=f"{height}px"),
                                      fig_margin={"top": 30, "bottom": 10, "left": 10, "right": 10}))
         self.caption = widgets.HTML()
         super().__init__(children=[widgets.HBox(figures, layout=widgets.Layout(flex_flow="row wrap")), self.caption])
+        self.caption.add_class("kmw-caption")
+        self.add_class("kmw-tlb-view")   # browser tests find the view by it
         self.refresh()
 
     def refresh(self, stats: TlbStats | None = None) -> None:
         """Redraw the grids from the TLB; ``stats`` of the last stream go in the caption."""
         with_valid = []
         for name, occupancy in self.tlb.occupancy().items():
-            self.grids[name].color = np.array(occupancy, dtype=float)
+            self.grids[name].color = grid_colors(occupancy)
             with_valid.append(f"{name} {int(occupancy.sum())}/{occupancy.size}")
         text = "valid entries: " + ", ".join(with_valid)
         if stats is not None:

@@ -68,6 +68,30 @@ def expected_map(zone, columns: int) -> np.ndarray:
     return cells.reshape(rows, columns, 3)
 
 
+def expected_bin_map(zone, columns: int, origin: int, pages_per_cell: int, rows: int) -> np.ndarray:
+    """A large zone's map (one cell per ``pages_per_cell`` pages), from the model's page states.
+
+    Each cell mixes the palette colours of free, allocated (per migrate type), reserved and
+    outside-the-zone pages by their share of the cell, as the caption says; computed here from
+    ``page_states()`` page by page, not from the view's ``downsampled_map`` bins.
+    """
+    from kernelmem_widgets.model.page_alloc.mmzone import MIGRATE_TYPES
+    from kernelmem_widgets.model.page_alloc.snapshot import PAGE_ALLOCATED, PAGE_FREE
+
+    state, migratetype = page_states(zone)
+    pfns = np.arange(zone.start_pfn, zone.end_pfn)
+    cell = (pfns - origin) // pages_per_cell
+    kind = np.where(state == PAGE_FREE, 0, np.where(state == PAGE_ALLOCATED, 1 + migratetype, 1 + MIGRATE_TYPES))
+    counts = np.zeros((rows * columns, MIGRATE_TYPES + 3))
+    np.add.at(counts, (cell, kind), 1)
+    counts[:, -1] = pages_per_cell - counts[:, :-1].sum(axis=1)          # outside the zone
+    sources = np.array([palette.hex_to_rgb(c) for c in [palette.FREE_COLOR]
+                        + [palette.migratetype_color(mt) for mt in range(MIGRATE_TYPES)]
+                        + [palette.RESERVED_COLOR, palette.OUTSIDE_COLOR]], dtype=float)
+    cells = np.rint(counts / pages_per_cell @ sources).astype(int)
+    return cells.reshape(rows, columns, 3)
+
+
 def map_differences(drawn: np.ndarray, expected: np.ndarray, origin: int, columns: int) -> list[str]:
     """The pfns whose drawn colour is not the model's, as readable lines (at most 8)."""
     wrong = np.argwhere(np.abs(drawn - expected).max(axis=2) > COLOUR_TOLERANCE)
