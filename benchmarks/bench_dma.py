@@ -52,6 +52,7 @@ def top_up(machine, target: float, seed: int) -> int:
     while need > 0:
         for kind in rng.choice(len(UPTIME_MIX), 4096, p=weights / weights.sum()).tolist():
             gfp, order, _share, _pin = UPTIME_MIX[kind]
+            order = max(order, 0)          # -1: a kernel stack, order 0 with CONFIG_VMAP_STACK
             try:
                 machine.alloc_pages(gfp, order)
             except AllocationError:
