@@ -112,6 +112,11 @@ class Machine:
             self.config = self._preset
             self.boot = boot_machine(self, self._firmware, self.cmdline)
             self._iomem = self._ioremap = None
+            if self.boot.cma is not None:             # chapter 5: the cma= area becomes MIGRATE_CMA pageblocks
+                from .dma.cma import cma_activate_boot_area
+
+                cma_activate_boot_area(self, *self.boot.cma)
+                self._zones_built()
             return
         preset = self.config
         self.nr_pages = self.ram_bytes // preset.page_size
