@@ -128,6 +128,15 @@ def _scan_range(machine, zone, start: int, end: int, cma_mode: bool) -> tuple[li
     window rounded out to MAX_PAGE_ORDER blocks; the first problem in pfn order is reported
     with the same words as :func:`migrate_obstacle`, which stays the one rule.
     """
+    base, pbo = zone._base, zone.pageblock_order
+    if not cma_mode:
+        types = np.frombuffer(zone._pb_mt, dtype=np.uint8)[start >> pbo:-(-end >> pbo)]
+        cma_blocks = np.flatnonzero(types == MIGRATE_CMA)
+        if cma_blocks.size:                 # has_unmovable_pages(): "return page" unless PB_ISOLATE_MODE_CMA_ALLOC
+            pfn = (((start >> pbo) + int(cma_blocks[0])) << pbo) + base
+            pfn = max(pfn, start + base)
+            return [], (f"has_unmovable_pages(): pfn {pfn:#x} is in a MIGRATE_CMA pageblock, which only cma_alloc() "
+                        "may isolate; set_migratetype_isolate() fails"), pfn
     max_block = 1 << zone.max_page_order
     lo = start & ~(max_block - 1)
     hi = min(len(zone._alloc_order), end)
@@ -146,7 +155,6 @@ def _scan_range(machine, zone, start: int, end: int, cma_mode: bool) -> tuple[li
     keep = alloc_ends > start - lo
     heads = alloc_heads[keep] + lo
     orders = alloc[alloc_heads[keep]]
-    base, pbo = zone._base, zone.pageblock_order
     kinds = np.frombuffer(zone._alloc_mt, dtype=np.uint8)[heads]
     owners = np.frombuffer(zone._alloc_owner, dtype=np.uint8)[heads]
     movable = (kinds == MIGRATE_MOVABLE) & np.isin(owners, _MIGRATABLE_CODES)

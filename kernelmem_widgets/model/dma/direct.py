@@ -65,6 +65,7 @@ class DmaBuffer:
     cma: object = None
     steps: list[str] = field(default_factory=list)
     blocks: list[tuple[int, int]] = field(default_factory=list)   # (pfn, order) from the buddy allocator
+    migrated: dict[int, int] = field(default_factory=dict)        # CMA: old pfn -> new pfn of what moved out
 
     @property
     def phys_addr(self) -> int | None:
@@ -198,7 +199,7 @@ def _try_cma(machine, device, size, size_aligned, flags, steps) -> DmaBuffer | N
     steps.append(f"cma_alloc({area.name}, {count}, {align}) = pfn {result.pfn:#x}"
                  + (f", {len(result.migrated)} blocks migrated out of the way" if result.migrated else ""))
     return DmaBuffer(device, size, machine.config.page_offset + result.pfn * page, result.pfn * page,
-                     [(result.pfn, count)], "cma", page, None, area, steps)
+                     [(result.pfn, count)], "cma", page, None, area, steps, migrated=dict(result.migrated))
 
 
 def _iommu_alloc(machine, device, size, flags) -> DmaBuffer:
