@@ -168,3 +168,18 @@ RTOS_KIND_LABELS: dict[str, str] = {
     "corrupt": "corrupted free list",
 }
 __all__ += ["RTOS_KIND_COLORS", "RTOS_KIND_LABELS"]
+
+
+# --- chapter 5: CMA areas, cma_alloc() buffers, migrations, SG segments ---------------------------------
+#: A free page in a MIGRATE_CMA pageblock: the CMA colour's light tint (as every free page)
+CMA_FREE_COLOR = free_color("CMA")
+#: Pages a cma_alloc() / dma_alloc_coherent() buffer holds: a dark blue-green, never a migrate type's colour
+CMA_BUFFER_COLOR = "#00546E"
+#: Where migrated pages went (the line from old to new place)
+MIGRATION_COLOR = "#009E73"
+#: SG segments: one colour for the segments, one for the runs a route took contiguously
+SG_SEGMENT_COLOR = "#0072B2"
+ROUTE_OK_COLOR = "#009E73"
+ROUTE_FAIL_COLOR = "#B24700"
+__all__ += ["CMA_FREE_COLOR", "CMA_BUFFER_COLOR", "MIGRATION_COLOR", "SG_SEGMENT_COLOR", "ROUTE_OK_COLOR",
+            "ROUTE_FAIL_COLOR"]
