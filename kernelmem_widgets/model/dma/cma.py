@@ -304,7 +304,8 @@ def _check_cma(machine, cma) -> Cma:
     return cma
 
 
-def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = False) -> ContigResult:
+def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = False,
+              progress=None) -> ContigResult:
     """``cma_alloc(cma, count, align, no_warn)``: ``count`` contiguous pages aligned to 2^align.
 
     Returns the :class:`~.contig.ContigResult` (pfn, pages migrated out of the way).  Raises
@@ -332,10 +333,11 @@ def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = 
                     break
                 pfn = cma.base_pfn + (bitmap_no << cma.order_per_bit)
                 try:
-                    result = alloc_contig_range(machine, pfn, count, cma=True)
+                    result = alloc_contig_range(machine, pfn, count, cma=True, progress=progress)
                 except ContigRangeBusy as error:
                     ret = error.errno
                     if error.errno != EBUSY:
+                        busy.append(f"pfn {pfn:#x}: {error.reason}")
                         break
                     busy.append(f"pfn {pfn:#x}: {error.reason}")
                     machine.bus.emit("cma_alloc_busy_retry", name=cma.name, pfn=pfn, count=count, align=align)

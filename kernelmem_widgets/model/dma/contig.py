@@ -193,20 +193,21 @@ def _check_range(machine, start_pfn, nr_pages):
     return zone, start_pfn, nr_pages
 
 
-def alloc_contig_range(machine, start_pfn: int, nr_pages: int, *, cma: bool = False) -> ContigResult:
+def alloc_contig_range(machine, start_pfn: int, nr_pages: int, *, cma: bool = False,
+                       progress=None) -> ContigResult:
     """``alloc_contig_range(start, start + nr_pages, cma ? ACR_FLAGS_CMA : ACR_FLAGS_NONE, GFP_KERNEL)``.
 
     Returns the :class:`ContigResult` (the range is then ``nr_pages`` allocated order-0 pages,
     free them with :func:`free_contig_range`), or raises :class:`ContigRangeBusy` with -EBUSY
     (a page that cannot move, named) or -ENOMEM (no room for the migrated pages) and the machine
-    unchanged.
+    unchanged.  ``progress(done, total)`` is called every 1,024 migrated blocks (a lab's bar).
     """
     zone, start_pfn, nr_pages = _check_range(machine, start_pfn, nr_pages)
     with machine.bus.batch("alloc_contig_range"):
-        return _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma)
+        return _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma, progress)
 
 
-def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode) -> ContigResult:
+def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode, progress=None) -> ContigResult:
     base, pbo = zone._base, zone.pageblock_order
     start, end = start_pfn - base, start_pfn + nr_pages - base
     to_move, reason, busy_pfn = _scan_range(machine, zone, start, end, cma_mode)
@@ -216,7 +217,7 @@ def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode) -> ContigR
     snapshot = _ZoneSnapshot(machine)
     saved = start_isolate_page_range(zone, start >> pbo, -(-end >> pbo))
     try:
-        moved = _migrate(machine, zone, to_move)
+        moved = _migrate(machine, zone, to_move, progress)
     except AllocationError as error:
         snapshot.restore()
         reason = f"no room to migrate the range's pages: {error.reason}"
@@ -234,7 +235,7 @@ def _alloc_contig_range(machine, zone, start_pfn, nr_pages, cma_mode) -> ContigR
     return ContigResult(start_pfn, nr_pages, zone.name, moved, machine.page_size)
 
 
-def _migrate(machine, zone, to_move) -> dict[int, int]:
+def _migrate(machine, zone, to_move, progress=None) -> dict[int, int]:
     """``__alloc_contig_migrate_range()``: new block elsewhere, old block freed (to the isolate list).
 
     The blocks move one by one, as before, with the allocator's own rules; what is left out is
@@ -247,7 +248,9 @@ def _migrate(machine, zone, to_move) -> dict[int, int]:
     saved_compaction, machine.direct_compaction = machine.direct_compaction, False
     saved_active, bus.active = bus.active, False
     try:
-        for slot, order in to_move:
+        for number, (slot, order) in enumerate(to_move):
+            if progress is not None and not number & 1023:
+                progress(number, len(to_move))
             owner = OWNERS[zone._alloc_owner[slot]]               # the holder follows its block
             new_pfn = machine.alloc_pages(MIGRATION_GFP, order, owner=owner)    # alloc_migration_target()
             zone.free_pages(slot + zone._base, order, owner=owner)

@@ -22,16 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from ..errors import AllocationError, InvalidArgument, InvalidOrder, KernelMemError
 from ..units import format_size
 from .cma import CONFIG_CMA_ALIGNMENT, bitmap_find_next_zero_area_off
 from .contig import _scan_range, alloc_contig_pages, free_contig_range, kernel_align
 from .device import Device
+from .physmap import free_pages_map
 from .direct import dma_alloc_coherent, dma_direct_optimal_gfp_mask, dma_free_coherent, get_order
 from .scatterlist import sg_alloc_table_from_pages_segment
 from .swiotlb import IO_TLB_SEGSIZE, IO_TLB_SIZE
 
-__all__ = ["Route", "ROUTES", "ROUTE_NAMES", "RouteResult", "evaluate_routes", "run_route", "check_size"]
+__all__ = ["Route", "ROUTES", "ROUTE_NAMES", "RouteResult", "evaluate_routes", "run_route", "check_size",
+           "cma_migration_estimate"]
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,17 @@ def _device_gfp(device: Device) -> str:
     return "GFP_KERNEL" + "".join("|" + flag for flag in sorted(flags))
 
 
-def _reachable_free(machine, device: Device) -> int:
-    """Free pages in the zones dma-direct would try for the device (its mask's zone and below)."""
-    flags, _limit = dma_direct_optimal_gfp_mask(device)
-    top = "DMA" if "__GFP_DMA" in flags else "DMA32" if "__GFP_DMA32" in flags else None
+def _reachable_free(machine, device: Device | None, movable: bool = False) -> int:
+    """Free pages a GFP_KERNEL (``movable``: a movable) allocation for the device may take: its mask's
+    zone and below, above each zone's min watermark, CMA pages only for movable ones (ALLOC_CMA)."""
     names = machine.config.zone_names
-    allowed = names[:names.index(top) + 1] if top in names else names
-    return sum(zone.nr_free_pages for zone in machine.zones if zone.name in allowed)
+    allowed = names
+    if device is not None:
+        flags, _limit = dma_direct_optimal_gfp_mask(device)
+        top = "DMA" if "__GFP_DMA" in flags else "DMA32" if "__GFP_DMA32" in flags else None
+        allowed = names[:names.index(top) + 1] if top in names else names
+    return sum(max(0, zone.nr_free_pages - (0 if movable else zone.nr_free_cma) - zone.watermark["min"])
+               for zone in machine.zones if zone.name in allowed)
 
 
 def _cma_candidate(machine, cma, count: int, align: int):
@@ -165,6 +173,22 @@ def _contig_candidate(machine, nr_pages: int, gfp: str = "GFP_KERNEL"):
     return None, reasons, tried
 
 
+def _room_for(machine, route, pfn: int, count: int, to_move, who: str) -> RouteResult:
+    """A candidate range is found; the migrated pages still need room elsewhere (else -ENOMEM).
+
+    The room is estimated as the movable allocation's free pages above the min watermarks,
+    less those inside the range (which is isolated): an estimate, said so.
+    """
+    need = sum(1 << order for _slot, order in to_move)
+    inside = int(np.count_nonzero(free_pages_map(machine)[pfn:pfn + count])) if need else 0
+    room = _reachable_free(machine, None, movable=True) - inside
+    if need and room < need:
+        return _no(route, "NULL (-ENOMEM)", f"{who} range at pfn {pfn:#x} found, but its {need:,} movable pages "
+                   f"need room elsewhere and only about {max(room, 0):,} free pages are above the watermarks")
+    return _ok(route, f"works: pfn {pfn:#x}", f"{who} would migrate {len(to_move):,} movable blocks "
+               f"({need:,} pages) out of the way" + (" (room estimated)" if need else ""), [(pfn, count)])
+
+
 def _evaluate(machine, route: Route, device: Device, size: int) -> RouteResult:
     page, name = machine.page_size, route.name
     count = _pages(machine, size)
@@ -192,8 +216,7 @@ def _evaluate(machine, route: Route, device: Device, size: int) -> RouteResult:
         pfn, detail = _cma_candidate(machine, cma, count, min(order, CONFIG_CMA_ALIGNMENT))
         if pfn is None:
             return _no(route, "NULL (-EBUSY)", "; ".join(detail[:2]))
-        return _ok(route, f"works: pfn {pfn:#x}", f"cma_alloc() would migrate {len(detail)} movable blocks out of "
-                   "the way", [(pfn, count)])
+        return _room_for(machine, route, pfn, count, detail, "cma_alloc()")
     if name == "dma_coherent":
         if device.iommu:
             return _ok(route, "works (through the IOMMU)", "with an IOMMU dma_alloc_coherent() takes pages from "
@@ -210,8 +233,7 @@ def _evaluate(machine, route: Route, device: Device, size: int) -> RouteResult:
         if pfn is None:
             why = "; ".join(detail) if detail else "no window fits a zone"
             return _no(route, "NULL", f"{tried} candidate windows, none can be emptied: {why}")
-        return _ok(route, f"works: pfn {pfn:#x}", f"window {tried} of the walk; {len(detail)} movable blocks "
-                   "would migrate", [(pfn, nr)])
+        return _room_for(machine, route, pfn, nr, detail, f"window {tried} of alloc_contig_pages()' walk:")
     if name in ("memblock_alloc", "alloc_bootmem"):
         boot = machine.boot
         if boot is None:
@@ -241,7 +263,7 @@ def _evaluate(machine, route: Route, device: Device, size: int) -> RouteResult:
         return _ok(route, f"works: {region:#x}", "RAM above mem= is not System RAM, so ioremap() maps it (uncached: "
                    "slow for the CPU)", [(region // page, count)])
     if name in ("sg_small", "vmalloc_sg"):
-        free = _reachable_free(machine, device) if name == "sg_small" else sum(z.nr_free_pages for z in machine.zones)
+        free = _reachable_free(machine, device if name == "sg_small" else None)
         if free < count:
             return _no(route, "NULL", f"{free:,} free pages, {count:,} needed")
         return _ok(route, "works (scattered)", f"{count:,} pages from {free:,} free; the device needs scatter-gather "
@@ -295,8 +317,11 @@ def evaluate_routes(machine, device: Device, size: int = 100 << 20) -> list[Rout
 
 
 # ---------------------------------------------------------------------- really doing it
-def run_route(machine, name: str, device: Device, size: int = 100 << 20) -> RouteResult:
-    """Do route ``name`` for real; ``result.release()`` gives it back.  Failures are results."""
+def run_route(machine, name: str, device: Device, size: int = 100 << 20, *, progress=None) -> RouteResult:
+    """Do route ``name`` for real; ``result.release()`` gives it back.  Failures are results.
+
+    ``progress(done, total)`` follows the blocks a CMA allocation migrates (a lab's bar).
+    """
     if name not in _BY_NAME:
         raise InvalidArgument(f"no route {name!r}; accepted: {', '.join(ROUTE_NAMES)}")
     if not isinstance(device, Device):
@@ -304,12 +329,12 @@ def run_route(machine, name: str, device: Device, size: int = 100 << 20) -> Rout
     size = check_size(size)
     route = _BY_NAME[name]
     try:
-        return _run(machine, route, device, size)
+        return _run(machine, route, device, size, progress)
     except (AllocationError, InvalidOrder, KernelMemError) as error:
         return _no(route, "failed", getattr(error, "reason", "") or str(error))
 
 
-def _run(machine, route: Route, device: Device, size: int) -> RouteResult:
+def _run(machine, route: Route, device: Device, size: int, progress=None) -> RouteResult:
     name, page = route.name, machine.page_size
     count = _pages(machine, size)
     if name in ("dma_coherent_cma", "dma_coherent", "iommu"):
@@ -321,7 +346,7 @@ def _run(machine, route: Route, device: Device, size: int) -> RouteResult:
         if name == "dma_coherent":
             machine.dma.default_cma = None
         try:
-            buffer = dma_alloc_coherent(machine, device, size)
+            buffer = dma_alloc_coherent(machine, device, size, progress=progress)
         finally:
             machine.dma.default_cma = saved
         return _ok(route, f"dma_addr {buffer.dma_addr:#x}", buffer.steps[-1], buffer.runs, done=True,
@@ -381,3 +406,13 @@ def _run_sg_small(machine, route, device, size) -> RouteResult:
     return _ok(route, f"{table.orig_nents:,} SG entries", f"{count:,} order-0 pages ({gfp}), sorted by pfn; "
                f"{table.describe()}", runs, segments=table.orig_nents, done=True,
                _release=lambda: machine.free_pages_many([(pfn, 0) for pfn in pfns], trace=False))
+
+
+def cma_migration_estimate(machine, device: Device, size: int = 100 << 20) -> int:
+    """How many blocks a CMA allocation of ``size`` would migrate now (0 when it would fail or has no area)."""
+    cma = device.cma_area or machine.dma.default_cma
+    if cma is None:
+        return 0
+    count = _pages(machine, check_size(size))
+    pfn, detail = _cma_candidate(machine, cma, count, min(get_order(size, machine.page_size), CONFIG_CMA_ALIGNMENT))
+    return len(detail) if pfn is not None else 0
