@@ -313,7 +313,26 @@ def evaluate_routes(machine, device: Device, size: int = 100 << 20) -> list[Rout
     if not isinstance(device, Device):
         raise InvalidArgument(f"{device!r:.60} is not a Device; accepted: Device.isa(), Device.pci(bits=32), ...")
     size = check_size(size)
-    return [_evaluate(machine, route, device, size) for route in ROUTES]
+    return [_reach(machine, _evaluate(machine, route, device, size), device) for route in ROUTES]
+
+
+def _reach(machine, result: RouteResult, device: Device) -> RouteResult:
+    """A buffer the device cannot address is no answer (without an IOMMU: ``dma_capable()``)."""
+    if not result.ok or device.iommu:
+        return result
+    page = machine.page_size
+    if result.name == "vmalloc_sg":
+        top = machine.nr_pages * page - 1
+        if device.dma_limit < top:
+            return _no(result.route, "pages out of reach", f"vmalloc() pages lie anywhere in RAM (up to {top:#x}); "
+                       f"the device reaches {device.dma_limit:#x}: SWIOTLB would bounce each entry (at most "
+                       "256 KiB, from a 64 MiB pool below 4 GiB)")
+        return result
+    for pfn, count in result.runs:
+        if (pfn + count) * page - 1 > device.dma_limit:
+            return _no(result.route, "out of the device's reach", f"{result.result}, but the range ends at "
+                       f"{(pfn + count) * page - 1:#x}, above the device's mask {device.dma_limit:#x}")
+    return result
 
 
 # ---------------------------------------------------------------------- really doing it
