@@ -17,11 +17,9 @@ from typing import Sequence
 
 import ipywidgets as widgets
 
-from ..model.dma import Device, ROUTES, cma_migration_estimate, pin_user_pages, run_route
+from ..model.dma import Device, ROUTES, cma_migration_estimate, pin_user_pages, run_route, user_pages_in
 from ..model.dma.routes import check_size
 from ..model.errors import InvalidArgument, KernelMemError
-from ..model.page_alloc.mmzone import MIGRATE_MOVABLE
-from ..model.page_alloc.freearea import NO_ORDER
 from ..model.units import format_size, memparse
 from ..model.workload import Workload
 from ..views.controls import action_button, status_line
@@ -69,6 +67,7 @@ class DmaLab(SaysWhatHappened, widgets.VBox):
         self.held = None
         self.workload = None
         self.status = status_line()
+        self.status.add_class("kmw-status")
         self.status_text = ""
         self.last_route_seconds = 0.0
         self._build_controls()
@@ -179,10 +178,7 @@ class DmaLab(SaysWhatHappened, widgets.VBox):
         if cma is None:
             self._say("no CMA area to pin pages in: boot with cma= first", error=True)
             return
-        zone = self.machine.zone(cma.zone)
-        heads = [pfn for pfn in range(cma.base_pfn, cma.end_pfn)
-                 if zone._alloc_order[pfn - zone._base] != NO_ORDER
-                 and zone._alloc_mt[pfn - zone._base] == MIGRATE_MOVABLE and pfn not in self.machine.dma.pins]
+        heads = user_pages_in(self.machine, cma)
         if not heads:
             self._say("no user page sits in the CMA area yet (movable allocations use it once its free pages are "
                       "more than half the zone's): age the machine first", error=True)
