@@ -54,7 +54,7 @@ class SgListView(widgets.VBox):
         self.bars = bq.Bars(x=np.zeros(1), y=np.zeros(1), scales={"x": self.x_scale, "y": self.y_scale},
                             colors=[palette.SG_SEGMENT_COLOR], padding=0.0, stroke=palette.SG_SEGMENT_COLOR)
         self.x_axis = bq.Axis(scale=self.x_scale, label="physical address (MiB)", tick_format="d")
-        self.y_axis = bq.Axis(scale=self.y_scale, orientation="vertical", label="pages in the run", tick_format="d")
+        self.y_axis = bq.Axis(scale=self.y_scale, side="left", label="pages in the run", tick_format="d")
         self.figure = bq.Figure(marks=[self.bars], axes=[self.x_axis, self.y_axis], padding_y=0,
                                 fig_margin={"top": 10, "bottom": 40, "left": 60, "right": 12},
                                 layout=widgets.Layout(width=f"{width}px", height="220px"))
