@@ -234,7 +234,7 @@ class DmaLab(SaysWhatHappened, widgets.VBox):
         self._say(f"released what {name} held")
 
     def _drop_held(self) -> None:
-        if self.held is not None:
+        if getattr(self, "held", None) is not None:
             held, self.held = self.held, None
             held.release()
 
@@ -276,6 +276,7 @@ class DmaLab(SaysWhatHappened, widgets.VBox):
 
     def close(self) -> None:
         self._drop_held()
-        self.memory_map.close()
-        self.routes_table.close()
+        for view in ("memory_map", "routes_table"):
+            if hasattr(self, view):
+                getattr(self, view).close()
         super().close()
