@@ -3,9 +3,10 @@
 from .boot_lab import BootLab
 from .buddy_lab import BuddyLab
 from .contiguity_lab import ContiguityLab
+from .dma_lab import DmaLab
 from .highmem_lab import HighmemLab
 from .rtos_lab import RtosLab
 from .slab_lab import SlabLab
 
-__all__ = ["BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab"]
+__all__ = ["BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "DmaLab"]
 __all__ += ["HighmemLab"]

@@ -114,6 +114,11 @@ class Machine:
             self.boot = boot_machine(self, self._firmware, self.cmdline)
             self._iomem = self._ioremap = None
             self._highmem_boot([])
+            if self.boot.cma is not None:             # chapter 5: the cma= area becomes MIGRATE_CMA pageblocks
+                from .dma.cma import cma_activate_boot_area
+
+                cma_activate_boot_area(self, *self.boot.cma)
+                self._zones_built()
             return
         preset = self.config
         self.nr_pages = self.ram_bytes // preset.page_size
@@ -569,16 +574,24 @@ class Machine:
         ``free - i * 2**order - (2**order - 1) - free HighAtomic > low + lowmem_reserve``, and
         the block it takes from the type's own list is the one its order test finds."""
         size = 1 << order
+        movable = migratetype == MIGRATE_MOVABLE
         for zone in zonelist:
-            if zone.nr_free_cma:
-                return None  # __rmqueue() may prefer CMA: leave it to the one-by-one path
+            cma = zone.nr_free_cma
+            # without ALLOC_CMA (every type but Movable) free CMA pages do not count for the watermark
             room = (zone.nr_free_pages - (size - 1) - zone.nr_free_highatomic - zone.watermark["low"]
-                    - zone.lowmem_reserve[highest])
+                    - zone.lowmem_reserve[highest] - (0 if movable else cma))
             if room <= 0:
                 continue  # zone_watermark_ok() fails here; alloc_pages() tries the next zone
             if order and zone.largest_free_order() < order:
                 continue
             headroom = (room + size - 1) >> order
+            if cma and movable:
+                # __rmqueue() takes CMA first while NR_FREE_CMA_PAGES > NR_FREE_PAGES / 2: the i-th block
+                # comes from the Movable lists only while free - i * size >= 2 * cma
+                balance = zone.nr_free_pages - 2 * cma
+                if balance < 0:
+                    return None  # leave it to the one-by-one path
+                headroom = min(headroom, balance // size + 1)
             slots = zone._rmqueue_smallest_many(order, migratetype, min(wanted, headroom))
             return (zone, slots) if slots else None
         return None

@@ -101,10 +101,13 @@ def render_meminfo(machine, mms=()) -> str:
             kb("CommitLimit:", v["MemTotal"] // 2),          # vm_commit_limit(): overcommit_ratio 50, no swap
             kb("Committed_AS:", v["Committed_AS"])]
     vmalloc_size = getattr(machine.config, "vmalloc_size", 32 << 40)
+    # totalcma_pages and NR_FREE_CMA_PAGES (mm/cma.c, mm/vmstat.c): the CMA areas of model/dma
+    cma_total = sum(area.count for area in machine._dma.cma_areas) if machine._dma is not None else 0
+    cma_free = sum(zone.nr_free_cma for zone in machine.zones)
     out += [f"{'VmallocTotal:':<16}{vmalloc_size >> 10:8d} kB\n", kb("VmallocUsed:", v["VmallocUsed"]),
             kb("VmallocChunk:", 0), kb("Percpu:", 0), f"HardwareCorrupted: {0:5d} kB\n",
             kb("AnonHugePages:", v["AnonHugePages"]), kb("ShmemHugePages:", 0), kb("ShmemPmdMapped:", 0),
-            kb("FileHugePages:", 0), kb("FilePmdMapped:", 0), kb("CmaTotal:", 0), kb("CmaFree:", 0),
+            kb("FileHugePages:", 0), kb("FilePmdMapped:", 0), kb("CmaTotal:", cma_total), kb("CmaFree:", cma_free),
             kb("Unaccepted:", 0)]
     out += [f"HugePages_Total:   {0:5d}\n", f"HugePages_Free:    {0:5d}\n", f"HugePages_Rsvd:    {0:5d}\n",
             f"HugePages_Surp:    {0:5d}\n", f"Hugepagesize:   {2048:8d} kB\n", f"Hugetlb:        {0:8d} kB\n"]

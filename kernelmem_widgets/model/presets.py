@@ -66,6 +66,9 @@ class Preset:
     #: CONFIG_CMA: whether MIGRATE_CMA exists (a row and a column of /proc/pagetypeinfo,
     #: MIGRATE_TYPES 6 instead of 5 in include/linux/mmzone.h)
     config_cma: bool = False
+    #: CONFIG_CMA_SIZE_MBYTES (kernel/dma/Kconfig: "default 0 if X86", 16 elsewhere): the default
+    #: CMA area when the command line has no cma= (needs config_cma, i.e. CONFIG_DMA_CMA)
+    cma_size_mbytes: int = 0
     #: CONFIG_VMAP_STACK: thread stacks are vmalloc'd order-0 pages (alloc_thread_stack_node()
     #: in kernel/fork.c) rather than one order-THREAD_SIZE_ORDER block
     vmap_stack: bool = True
@@ -124,6 +127,7 @@ def _check_preset(preset: "Preset") -> None:
     _whole(preset.nr_cpus, "nr_cpus", 1, 8192)
     _whole(preset.watermark_scale_factor, "watermark_scale_factor", 1, 3000)  # the sysctl's range
     _whole(preset.cache_line_size, "cache_line_size", 8, 4096)
+    _whole(preset.cma_size_mbytes, "cma_size_mbytes", 0, 1 << 20)
     zones = preset.zones
     if not isinstance(zones, tuple) or not zones or not all(isinstance(z, tuple) and len(z) == 2 for z in zones):
         raise InvalidArgument(f"preset field zones={zones!r:.80}: accepted: a non-empty tuple of (zone name, end "
@@ -252,6 +256,15 @@ PRESETS.update({
         ("model/highmem/layout_rules.py linux-5.1-i386: arch/x86/include/asm/pgtable_32_areas.h, "
          "arch/x86/mm/init_32.c mem_init()",)),
 })
+#: A distribution's 6.18 x86-64 kernel (Debian, Fedora, Ubuntu): CONFIG_CMA=y, CONFIG_DMA_CMA=y,
+#: CONFIG_CMA_SIZE_MBYTES=0 (the x86 default), so the CMA area is what cma= asks for (chapter 5).
+PRESETS["linux-6.18-x86_64-cma"] = replace(
+    PRESETS["linux-6.18-x86_64"], name="linux-6.18-x86_64-cma", config_cma=True,
+    description=PRESETS["linux-6.18-x86_64"].description + "; CONFIG_CMA and CONFIG_DMA_CMA on, "
+                "CONFIG_CMA_SIZE_MBYTES=0 (no CMA area unless the command line has cma=)",
+    sources=PRESETS["linux-6.18-x86_64"].sources[:-1] + (
+        "a distribution configuration: CONFIG_CMA=y, CONFIG_DMA_CMA=y, CONFIG_CMA_SIZE_MBYTES=0 "
+        "(kernel/dma/Kconfig: default 0 if X86), THP madvise, CONFIG_VMAP_STACK=y",))
 
 
 def get_preset(name: str) -> Preset:

@@ -183,3 +183,17 @@ ADDRESS_REGION_COLORS: dict[str, str] = {
 PKMAP_COUNT_COLORS: dict[str, str] = {"free": FREE_COLOR, "unflushed": "#F0E442", "in use": "#CC79A7"}
 KMAP_LINE_COLOR = "#000000"
 __all__ += ["ADDRESS_REGION_COLORS", "PKMAP_COUNT_COLORS", "KMAP_LINE_COLOR"]
+
+# --- chapter 5: CMA areas, cma_alloc() buffers, migrations, SG segments ---------------------------------
+#: A free page in a MIGRATE_CMA pageblock: the CMA colour's light tint (as every free page)
+CMA_FREE_COLOR = free_color("CMA")
+#: Pages a cma_alloc() / dma_alloc_coherent() buffer holds: a dark blue-green, never a migrate type's colour
+CMA_BUFFER_COLOR = "#00546E"
+#: Where migrated pages went (the line from old to new place)
+MIGRATION_COLOR = "#009E73"
+#: SG segments: one colour for the segments, one for the runs a route took contiguously
+SG_SEGMENT_COLOR = "#0072B2"
+ROUTE_OK_COLOR = "#009E73"
+ROUTE_FAIL_COLOR = "#B24700"
+__all__ += ["CMA_FREE_COLOR", "CMA_BUFFER_COLOR", "MIGRATION_COLOR", "SG_SEGMENT_COLOR", "ROUTE_OK_COLOR",
+            "ROUTE_FAIL_COLOR"]

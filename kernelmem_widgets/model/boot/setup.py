@@ -294,6 +294,7 @@ def boot_memory(preset, firmware: E820Table, cmdline: str = "", *, strict: bool 
         memblock.reserve(base, size, owner)
     _direct_map(result)
     _crashkernel_and_cma(result)
+    _cma_reserve(result, preset)
     _memmap(result, preset)
     if rules.arch == "i386":
         result.vmalloc_start = build.page_offset + (max_low_pfn << 12) + 8 * _MiB
@@ -356,20 +357,74 @@ def _crashkernel_and_cma(result: BootResult) -> None:
             result.crashkernel = (base, request.size)
             result.lines.append(f"crashkernel reserved: {base:#018x} - {base + request.size:#018x} "
                                 f"({request.size >> 20} MB)")
-    if params.cma is not None and params.cma.size:
-        cma = params.cma
-        align = 4 << 20                                       # pageblock / MAX_PAGE_ORDER alignment
-        size = -(-cma.size // align) * align
-        if cma.base:
-            base = memblock.find_in_range(size, align, cma.base, cma.limit or cma.base + size)
-        else:
-            base = memblock.find_in_range(size, align, 0, 1 << 32)
-        if base is None:
-            result.lines.append(f"cma: Failed to reserve {cma.size >> 20} MiB")
-            return
-        memblock.reserve(base, size, "cma")
-        result.cma = (base, size)
-        result.lines.append(f"cma: Reserved {cma.size >> 20} MiB at {base:#018x}")
+
+
+def _cma_reserve(result: BootResult, preset) -> None:
+    """``dma_contiguous_reserve(max_pfn_mapped << PAGE_SHIFT)`` (kernel/dma/contiguous.c) ->
+    ``cma_declare_contiguous_nid()`` (mm/cma.c, Linux 6.18), on a kernel with CONFIG_DMA_CMA.
+
+    The size is ``cma=``'s, else CONFIG_CMA_SIZE_MBYTES (the preset's ``cma_size_mbytes``, 0 on
+    x86).  Base and size are rounded up to CMA_MIN_ALIGNMENT_BYTES (one pageblock), the limit
+    down; ``cma=S@B`` alone is a fixed base (limit = base + size).  Otherwise, with RAM reaching
+    at least ``size`` past 4 GiB, memblock searches bottom-up from 4 GiB first ("avoid using
+    first 4GB to not interfere with constrained zones like DMA/DMA32"), then top-down below the
+    limit.  Sets ``result.cma`` = (base, size); the pages stay reserved until the machine turns
+    them into MIGRATE_CMA pageblocks (``cma_activate_area()``, model/dma).
+    """
+    params, memblock = result.early.params, result.memblock
+    if not getattr(preset, "config_cma", False):
+        return
+    request = params.cma
+    if request is not None:
+        size, base, limit = request.size, request.base, request.limit
+        fixed = bool(request.base) and request.base + request.size == request.limit
+        what = f"cma={request.text}"
+    else:
+        size, base, limit, fixed = getattr(preset, "cma_size_mbytes", 0) * _MiB, 0, 0, False
+        what = f"CONFIG_CMA_SIZE_MBYTES={getattr(preset, 'cma_size_mbytes', 0)}"
+    if not size:
+        return
+    x86_limit = result.max_pfn << 12                     # max_pfn_mapped on x86-64: all of RAM
+    limit = min(limit, x86_limit) if limit else x86_limit
+    alignment = 4096 << preset.pageblock_order          # CMA_MIN_ALIGNMENT_BYTES
+    if fixed and base & (alignment - 1):
+        raise _cma_failed(what, size, f"cma: Region at {base:#018x} must be aligned to {alignment:#018x} bytes")
+    base = -(-base // alignment) * alignment
+    size = -(-size // alignment) * alignment
+    limit &= ~(alignment - 1)
+    memblock_end = memblock.memory[-1][1]
+    if limit == 0 or limit > memblock_end:
+        limit = memblock_end
+    if base + size > limit:
+        raise _cma_failed(what, size, f"cma: Size ({size:#018x}) of region at {base:#018x} exceeds limit "
+                                      f"({limit:#018x})")
+    if fixed:
+        if memblock.find_in_range(size, 4096, base, base + size) != base:
+            raise _cma_failed(what, size, f"cma: Region at {base:#018x} is busy (memblock_is_region_reserved())")
+        addr = base
+    else:
+        addr = None
+        if memblock_end >= (1 << 32) + size:
+            memblock.bottom_up = True
+            try:
+                addr = memblock.find_in_range(size, alignment, 1 << 32, limit)
+            finally:
+                memblock.bottom_up = False
+        if addr is None:
+            addr = memblock.find_in_range(size, alignment, base, limit)
+        if addr is None:
+            raise _cma_failed(what, size, f"no free {size >> 20} MiB aligned to {alignment >> 20} MiB in "
+                                          f"[{base:#x}, {limit:#x})")
+    memblock.reserve(addr, size, "cma")
+    result.cma = (addr, size)
+    result.lines.append(f"cma: Reserved {size >> 20} MiB at {addr:#018x}")
+
+
+def _cma_failed(what: str, size: int, line: str) -> InvalidBootParameter:
+    return InvalidBootParameter(f"{what}: {line}; the kernel prints 'cma: Failed to reserve {size >> 20} MiB' and "
+                                "boots without a CMA area (dma_alloc_coherent() then falls back to the buddy "
+                                "allocator); accepted: a size that fits RAM, e.g. cma=256M, cma=64M@0-4G",
+                                param="cma", kernel_line=f"cma: Failed to reserve {size >> 20} MiB")
 
 
 def _memmap(result: BootResult, preset) -> None:

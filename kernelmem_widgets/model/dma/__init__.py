@@ -14,13 +14,14 @@ Modules, each following the Linux 6.18 file named in it:
 * ``scatterlist``: ``sg_alloc_table_from_pages_segment()``, chaining, ``dma_map_sg()``
   (lib/scatterlist.c, kernel/dma/direct.c, drivers/iommu/dma-iommu.c simplified in ``iommu``);
 * ``swiotlb``: the bounce-buffer pool (kernel/dma/swiotlb.c);
-* ``vmalloc_sg``: a vmalloc buffer turned into an SG table with ``vmalloc_to_page()``.
+* ``vmalloc_sg``: a vmalloc buffer turned into an SG table with ``vmalloc_to_page()``;
+* ``routes``: every way to get a 100 MB buffer, evaluated (machine unchanged) or run.
 
 Per-machine state (CMA areas, pins, the SWIOTLB pool) lives in ``machine.dma`` (``state``).
 """
 
-from . import (cma, contig, device, direct, errors, iommu, page_isolation, physmap, pin, scatterlist, state,
-               swiotlb, vmalloc_sg)
+from . import (cma, contig, device, direct, errors, iommu, page_isolation, physmap, pin, routes, scatterlist,
+               state, swiotlb, vmalloc_sg)
 from .cma import *  # noqa: F401,F403
 from .contig import *  # noqa: F401,F403
 from .device import *  # noqa: F401,F403
@@ -30,6 +31,7 @@ from .iommu import *  # noqa: F401,F403
 from .page_isolation import *  # noqa: F401,F403
 from .physmap import *  # noqa: F401,F403
 from .pin import *  # noqa: F401,F403
+from .routes import *  # noqa: F401,F403
 from .scatterlist import *  # noqa: F401,F403
 from .state import *  # noqa: F401,F403
 from .swiotlb import *  # noqa: F401,F403

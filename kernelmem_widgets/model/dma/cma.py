@@ -32,7 +32,7 @@ from .contig import ContigResult, alloc_contig_range, free_contig_range
 from .physmap import covered, free_pages_map
 from .errors import EBUSY, EINVAL, ENOMEM, ENOSPC, CmaError, ContigRangeBusy
 
-__all__ = ["Cma", "MAX_CMA_AREAS", "CONFIG_CMA_ALIGNMENT", "cma_init_reserved_mem", "cma_declare_contiguous",
+__all__ = ["Cma", "MAX_CMA_AREAS", "CONFIG_CMA_ALIGNMENT", "cma_init_reserved_mem", "cma_activate_boot_area", "cma_declare_contiguous",
            "dma_contiguous_reserve_area", "cma_alloc", "cma_release", "bitmap_find_next_zero_area_off",
            "totalcma_pages", "cma_meminfo_lines", "check_cma_invariants"]
 
@@ -158,6 +158,47 @@ def cma_init_reserved_mem(machine, base: int, size: int, order_per_bit: int = 0,
     return cma
 
 
+def _manage(zone, start_pfn: int, end_pfn: int) -> None:
+    """``adjust_managed_page_count()``: the zone now manages these pages too."""
+    zone._managed_ranges = tuple(sorted(zone._managed_ranges + ((start_pfn, end_pfn),)))
+    zone.managed_pages += end_pfn - start_pfn
+
+
+def cma_activate_boot_area(machine, base: int, size: int) -> Cma | None:
+    """``cma_init_reserved_areas()`` -> ``cma_activate_area()`` for the area the boot reserved.
+
+    The boot (model/boot, ``cma=`` or CONFIG_CMA_SIZE_MBYTES) left [base, base + size) reserved
+    in memblock; at core_initcall every pageblock of it becomes MIGRATE_CMA and is freed to the
+    buddy allocator (``init_cma_reserved_pageblock()``: ``__free_pages(page, pageblock_order)``,
+    ``adjust_managed_page_count()``), before ``init_per_zone_wmark_min()`` computes the
+    watermarks.  An area that spans two zones cannot be activated ("CMA area reserved could not
+    be activated"): its pages are freed as ordinary ones and None is returned.  The area becomes
+    ``machine.dma.default_cma`` ("reserved").
+    """
+    page = machine.page_size
+    base_pfn, count = base // page, size // page
+    zone = machine.zone_of(base_pfn)
+    pbo = zone.pageblock_order
+    start, end = base_pfn - zone._base, base_pfn + count - zone._base
+    state = machine.dma
+    if not zone.contains(base_pfn + count - 1):
+        for first in range(base_pfn, base_pfn + count, 1 << pbo):
+            _manage(machine.zone_of(first), first, first + (1 << pbo))
+            machine.zone_of(first)._free_pages_memory(first, first + (1 << pbo))
+        state.boot_lines.append("cma: CMA area reserved could not be activated")
+        return None
+    zone._pb_mt[start >> pbo:end >> pbo] = bytes([MIGRATE_CMA]) * ((end - start) >> pbo)
+    for slot in range(start, end, 1 << pbo):
+        zone._alloc_order[slot] = NO_ORDER
+        zone._free_one_page(slot, pbo, MIGRATE_CMA, False)
+    _manage(zone, base_pfn, base_pfn + count)
+    cma = Cma("reserved", base_pfn, count, 0, zone.name, page)
+    cma.boot_line = f"cma: Reserved {size >> 20} MiB at {_pa(base)}"
+    state.cma_areas.append(cma)
+    state.default_cma = cma
+    return cma
+
+
 def cma_declare_contiguous(machine, size: int, base: int = 0, limit: int = 0, alignment: int = 0,
                            order_per_bit: int = 0, fixed: bool = False, name: str | None = None) -> Cma:
     """``cma_declare_contiguous_nid()``: align, place, reserve and declare an area.
@@ -263,7 +304,8 @@ def _check_cma(machine, cma) -> Cma:
     return cma
 
 
-def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = False) -> ContigResult:
+def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = False,
+              progress=None) -> ContigResult:
     """``cma_alloc(cma, count, align, no_warn)``: ``count`` contiguous pages aligned to 2^align.
 
     Returns the :class:`~.contig.ContigResult` (pfn, pages migrated out of the way).  Raises
@@ -291,10 +333,11 @@ def cma_alloc(machine, cma: Cma, count: int, align: int = 0, *, no_warn: bool = 
                     break
                 pfn = cma.base_pfn + (bitmap_no << cma.order_per_bit)
                 try:
-                    result = alloc_contig_range(machine, pfn, count, cma=True)
+                    result = alloc_contig_range(machine, pfn, count, cma=True, progress=progress)
                 except ContigRangeBusy as error:
                     ret = error.errno
                     if error.errno != EBUSY:
+                        busy.append(f"pfn {pfn:#x}: {error.reason}")
                         break
                     busy.append(f"pfn {pfn:#x}: {error.reason}")
                     machine.bus.emit("cma_alloc_busy_retry", name=cma.name, pfn=pfn, count=count, align=align)

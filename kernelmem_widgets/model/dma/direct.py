@@ -65,6 +65,7 @@ class DmaBuffer:
     cma: object = None
     steps: list[str] = field(default_factory=list)
     blocks: list[tuple[int, int]] = field(default_factory=list)   # (pfn, order) from the buddy allocator
+    migrated: dict[int, int] = field(default_factory=dict)        # CMA: old pfn -> new pfn of what moved out
 
     @property
     def phys_addr(self) -> int | None:
@@ -115,31 +116,32 @@ def _check(size, gfp):
     return flags - _ZONE_FLAGS                        # "let the implementation decide on the zone"
 
 
-def dma_alloc_coherent(machine, device: Device, size: int, gfp="GFP_KERNEL") -> DmaBuffer:
+def dma_alloc_coherent(machine, device: Device, size: int, gfp="GFP_KERNEL", *, progress=None) -> DmaBuffer:
     """``dma_alloc_coherent(dev, size, &dma_handle, gfp)``.
 
     Returns a :class:`DmaBuffer`; raises :class:`DmaAllocError` (the kernel returns NULL) whose
-    ``reason`` gives every step that failed, with the machine unchanged.
+    ``reason`` gives every step that failed, with the machine unchanged.  ``progress(done, total)``
+    follows the pages CMA migrates out of the way (a lab's progress bar).
     """
     if not isinstance(device, Device):
         raise InvalidSize(f"dma_alloc_coherent(): {device!r} is not a Device")
     flags = _check(size, gfp)
     with machine.bus.batch("dma_alloc_coherent"):
         buffer = _iommu_alloc(machine, device, size, flags) if device.iommu else _direct_alloc(machine, device,
-                                                                                                size, flags)
+                                                                                                size, flags, progress)
     machine.dma.buffers[buffer.cpu_addr] = buffer
     machine.bus.emit("dma_alloc", device=device.name, size=size, dma_addr=buffer.dma_addr, source=buffer.source)
     return buffer
 
 
-def _direct_alloc(machine, device, size, flags) -> DmaBuffer:
+def _direct_alloc(machine, device, size, flags, progress=None) -> DmaBuffer:
     page = machine.page_size
     size_aligned = -(-size // page) * page
     zone_flag, phys_limit = dma_direct_optimal_gfp_mask(device)
     flags = flags | zone_flag
     steps = [f"dma_direct_optimal_gfp_mask(): coherent limit {phys_limit:#x} -> "
              f"{gfp_name(zone_flag) if zone_flag else 'no zone flag (any zone)'}"]
-    buffer = _try_cma(machine, device, size, size_aligned, flags, steps)
+    buffer = _try_cma(machine, device, size, size_aligned, flags, steps, progress)
     if buffer is not None:
         return buffer
     order = get_order(size_aligned, page)
@@ -169,7 +171,7 @@ def _direct_alloc(machine, device, size, flags) -> DmaBuffer:
             raise _failed(device, size, steps, order)
 
 
-def _try_cma(machine, device, size, size_aligned, flags, steps) -> DmaBuffer | None:
+def _try_cma(machine, device, size, size_aligned, flags, steps, progress=None) -> DmaBuffer | None:
     """``dma_alloc_contiguous()`` and the ``dma_coherent_ok()`` check of its result."""
     page = machine.page_size
     if "__GFP_DIRECT_RECLAIM" not in flags:
@@ -186,7 +188,7 @@ def _try_cma(machine, device, size, size_aligned, flags, steps) -> DmaBuffer | N
     count = size_aligned // page
     align = min(get_order(size_aligned, page), CONFIG_CMA_ALIGNMENT)
     try:
-        result = cma_alloc(machine, area, count, align, no_warn="__GFP_NOWARN" in flags)
+        result = cma_alloc(machine, area, count, align, no_warn="__GFP_NOWARN" in flags, progress=progress)
     except ContigRangeBusy as error:
         steps.append(f"cma_alloc({area.name}, {count}, {align}) failed: {error}")
         return None
@@ -198,7 +200,7 @@ def _try_cma(machine, device, size, size_aligned, flags, steps) -> DmaBuffer | N
     steps.append(f"cma_alloc({area.name}, {count}, {align}) = pfn {result.pfn:#x}"
                  + (f", {len(result.migrated)} blocks migrated out of the way" if result.migrated else ""))
     return DmaBuffer(device, size, machine.config.page_offset + result.pfn * page, result.pfn * page,
-                     [(result.pfn, count)], "cma", page, None, area, steps)
+                     [(result.pfn, count)], "cma", page, None, area, steps, migrated=dict(result.migrated))
 
 
 def _iommu_alloc(machine, device, size, flags) -> DmaBuffer:

@@ -12,7 +12,7 @@ from ..errors import InvalidArgument
 from ..page_alloc.freearea import NO_ORDER
 from ..page_alloc.mmzone import MIGRATE_CMA, MIGRATE_MOVABLE
 
-__all__ = ["pin_user_pages", "unpin_user_pages"]
+__all__ = ["pin_user_pages", "unpin_user_pages", "user_pages_in"]
 
 
 def pin_user_pages(machine, pfn: int, *, longterm: bool = False) -> int:
@@ -52,3 +52,17 @@ def unpin_user_pages(machine, pfn: int) -> None:
     if pfn not in machine.dma.pins:
         raise InvalidArgument(f"unpin_user_page({pfn:#x}): that page is not pinned")
     machine.dma.remove_pin(pfn)
+
+
+def user_pages_in(machine, cma) -> list[int]:
+    """The heads of user (Movable) blocks that sit in CMA area ``cma`` and are not pinned: what
+    ``pin_user_pages()`` could pin there, ascending pfn."""
+    import numpy as np
+
+    zone = machine.zone(cma.zone)
+    start, end = cma.base_pfn - zone._base, cma.end_pfn - zone._base
+    orders = np.frombuffer(zone._alloc_order, dtype=np.uint8)[start:end]
+    kinds = np.frombuffer(zone._alloc_mt, dtype=np.uint8)[start:end]
+    heads = (np.flatnonzero((orders != NO_ORDER) & (kinds == MIGRATE_MOVABLE)) + cma.base_pfn).tolist()
+    pins = machine.dma.pins
+    return [pfn for pfn in heads if pfn not in pins]

@@ -36,6 +36,7 @@ class DmaState:
         self.iommu_domains: dict[str, object] = {}
         self.buffers: dict[int, object] = {}
         self.contig_owned: dict[int, int] = {}   # start pfn -> nr_pages taken by alloc_contig_range()
+        self.boot_lines: list[str] = []           # what cma_init_reserved_areas() printed
         self._unsubscribe = None
 
     # ------------------------------------------------------------------ pins follow the pages

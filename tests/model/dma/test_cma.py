@@ -49,7 +49,7 @@ def test_declared_area_boot_line_and_meminfo(tiny):
 def test_real_cma_boot_line():
     machine = Machine.preset("linux-6.18-x86_64", ram="16G")
     cma = cma_declare_contiguous(machine, 64 * MiB, base=0xFBE00000, fixed=True)
-    assert [cma.boot_line] == real_lines("cma:")
+    assert [cma.boot_line] == real_lines("cma:")[:1]
 
 
 def test_alignment_rules():
