@@ -44,7 +44,7 @@ def test_page_alloc_free_and_failure_lines():
     machine.trace.clear()
     machine.free_pages(pfns[1], 10)
     assert machine.trace.lines() == [
-        PREFIX + "    0.000008: mm_page_free: page=ffffea0000020000 pfn=0x800 order=10"]
+        PREFIX + "    0.000008: mm_page_free: page=ffffea0000010000 pfn=0x400 order=10"]
     assert machine.trace.lines(last=0) == []
 
 
