@@ -24,7 +24,9 @@ from ..page_alloc.gfp import parse_gfp
 
 __all__ = ["ZERO_SIZE_PTR", "KMALLOC_NORMAL", "KMALLOC_RECLAIM", "KMALLOC_DMA", "KMALLOC_CGROUP", "TYPE_PREFIX",
            "KMALLOC_INFO", "kmalloc_shift_high", "kmalloc_max_cache_size", "kmalloc_max_size", "kmalloc_index",
-           "kmalloc_indexes", "kmalloc_type", "kmalloc_cache_name", "kmalloc_size_roundup", "check_size"]
+           "kmalloc_indexes", "kmalloc_type", "kmalloc_cache_name", "kmalloc_size_roundup", "check_size",
+           "slab_2_6_kmalloc_shift_high", "slab_2_6_kmalloc_max_size", "slab_2_6_kmalloc_sizes",
+           "slab_2_6_kmalloc_cache_name"]
 
 #: ``ZERO_SIZE_PTR ((void *)16)``: what kmalloc(0) returns; kfree() accepts it like NULL
 ZERO_SIZE_PTR = 16
@@ -125,3 +127,76 @@ def kmalloc_size_roundup(size: int, *, page_size: int = 4096, max_page_order: in
     if size and size <= kmalloc_max_size(page_size, max_page_order):
         return page_size << ((size - 1) // page_size).bit_length()
     return size
+
+
+# ---------------------------------------------------------------------- SLAB of Linux 2.6.35
+#: The largest kmalloc SLAB served from a cache in 2.6.x: ``KMALLOC_SHIFT_HIGH`` is capped at 25 (32 MiB)
+SLAB_2_6_SHIFT_CAP = 25
+
+
+def slab_2_6_kmalloc_shift_high(page_size: int = 4096, max_page_order: int = 10) -> int:
+    """``KMALLOC_SHIFT_HIGH`` of include/linux/slab.h, Linux 2.6.35 with CONFIG_SLAB:
+    ``(MAX_ORDER + PAGE_SHIFT - 1) <= 25 ? (MAX_ORDER + PAGE_SHIFT - 1) : 25``.
+
+    ``MAX_ORDER`` of 2.6 is one more than the largest order (``max_page_order``), so with 4 KiB
+    pages and MAX_ORDER 11 (x86) this is 22: 4 MiB.  Only where MAX_ORDER + PAGE_SHIFT - 1 reaches 25
+    (CONFIG_FORCE_MAX_ZONEORDER, or 64 KiB pages) are the caches cut at 32 MiB.
+    """
+    page_shift = int(page_size).bit_length() - 1
+    return min(int(max_page_order) + page_shift, SLAB_2_6_SHIFT_CAP)
+
+
+def slab_2_6_kmalloc_max_size(page_size: int = 4096, max_page_order: int = 10) -> int:
+    """``KMALLOC_MAX_SIZE = 1UL << KMALLOC_SHIFT_HIGH`` (include/linux/slab.h, Linux 2.6.35, CONFIG_SLAB).
+
+    >>> slab_2_6_kmalloc_max_size(), slab_2_6_kmalloc_max_size(65536, 13)
+    (4194304, 33554432)
+    """
+    return 1 << slab_2_6_kmalloc_shift_high(page_size, max_page_order)
+
+
+def slab_2_6_kmalloc_sizes(page_size: int = 4096, max_page_order: int = 10, cache_line_size: int = 64) -> list[int]:
+    """``malloc_sizes[]`` as include/linux/kmalloc_sizes.h of Linux 2.6.35 lists them with ``CACHE(x)``.
+
+    ``CACHE(32)`` only with 4 KiB pages; ``CACHE(96)`` if ``L1_CACHE_BYTES < 64``; ``CACHE(192)`` if
+    ``L1_CACHE_BYTES < 128``; then 256 up to 131072 always, and 262144 ... 33554432 while
+    ``KMALLOC_MAX_SIZE >=`` the size.
+
+    >>> sizes = slab_2_6_kmalloc_sizes()
+    >>> sizes[:5], sizes[-1], len(sizes)
+    ([32, 64, 128, 192, 256], 4194304, 21)
+    """
+    limit = slab_2_6_kmalloc_max_size(page_size, max_page_order)
+    sizes = [32] if page_size == 4096 else []
+    sizes.append(64)
+    if cache_line_size < 64:
+        sizes.append(96)
+    sizes.append(128)
+    if cache_line_size < 128:
+        sizes.append(192)
+    sizes += [1 << shift for shift in range(8, 18)]                  # 256 .. 131072
+    sizes += [1 << shift for shift in range(18, SLAB_2_6_SHIFT_CAP + 1) if (1 << shift) <= limit]
+    return sizes
+
+
+def slab_2_6_kmalloc_cache_name(size: int, gfp="GFP_KERNEL", *, page_size: int = 4096, max_page_order: int = 10,
+                                cache_line_size: int = 64, zone_dma: bool = True) -> str | None:
+    """The cache ``kmalloc(size, gfp)`` used with SLAB in Linux 2.6.35: ``__find_general_cachep()``
+    walks ``malloc_sizes[]`` to the first ``cs_size >= size`` and takes ``cs_dmacachep`` for GFP_DMA.
+
+    Names as /proc/slabinfo printed them: ``size-N`` and ``size-N(DMA)``.  None for 0 (ZERO_SIZE_PTR)
+    and above KMALLOC_MAX_SIZE (kmalloc returns NULL).
+
+    >>> [slab_2_6_kmalloc_cache_name(n) for n in (1, 33, 100, 129, 4097, 4 << 20)]
+    ['size-32', 'size-64', 'size-128', 'size-192', 'size-8192', 'size-4194304']
+    >>> slab_2_6_kmalloc_cache_name(500, "GFP_DMA"), slab_2_6_kmalloc_cache_name((4 << 20) + 1)
+    ('size-512(DMA)', None)
+    """
+    size = check_size(size)
+    flags = parse_gfp(gfp)
+    if size == 0:
+        return None
+    for cs_size in slab_2_6_kmalloc_sizes(page_size, max_page_order, cache_line_size):
+        if size <= cs_size:
+            return f"size-{cs_size}" + ("(DMA)" if "__GFP_DMA" in flags and zone_dma else "")
+    return None
