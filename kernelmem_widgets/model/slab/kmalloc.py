@@ -164,7 +164,7 @@ def slab_2_6_kmalloc_sizes(page_size: int = 4096, max_page_order: int = 10, cach
 
     >>> sizes = slab_2_6_kmalloc_sizes()
     >>> sizes[:5], sizes[-1], len(sizes)
-    ([32, 64, 128, 192, 256], 4194304, 21)
+    ([32, 64, 128, 192, 256], 4194304, 19)
     """
     limit = slab_2_6_kmalloc_max_size(page_size, max_page_order)
     sizes = [32] if page_size == 4096 else []
