@@ -251,6 +251,13 @@ def warn_alloc_lines(data: dict[str, Any], comm: str = TASK_COMM) -> list[str]:
     are printed, exactly: ``Node 0 Normal: 3*4kB (UM) 0*8kB ... = 12kB``.  Nothing is printed with
     ``__GFP_NOWARN``.
     """
+    from .errors import InvalidArgument
+    from .validate import as_text, in_range
+
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"warn_alloc_lines({data!r:.40}): accepted: the data dict of an mm_page_alloc_failed event")
+    comm = as_text(comm, "comm", "a task name of up to 15 characters (TASK_COMM_LEN 16)", limit=15)
+    in_range(data.get("order"), "order", 0, 20)
     if data.get("nowarn"):
         return []
     mask = data.get("mask")
@@ -275,6 +282,10 @@ def format_event(event: Event, layout: TraceLayout | None = None) -> str:
         from .errors import InvalidArgument
 
         raise InvalidArgument(f"format_event({event!r:.60}): accepted: an Event from a machine's bus or trace")
+    if layout is not None and not isinstance(layout, TraceLayout):
+        from .errors import InvalidArgument
+
+        raise InvalidArgument(f"layout {layout!r:.40}: accepted: a TraceLayout or None (x86-64's)")
     layout = _DEFAULT_LAYOUT if layout is None else layout
     return "\n".join(_event_lines(event.kind, event.data, layout, prefix=None))
 
@@ -307,6 +318,10 @@ def ftrace_prefix(seq: int, cpu: int = 0, comm: str = TASK_COMM, pid: int = TASK
     every event: ``"%16s-%-7d "`` task and pid, ``"[%03d] "`` CPU, the five irq-info flags of
     ``trace_print_lat_fmt()`` (all ``.``: the model runs with interrupts on, no preemption count) and
     ``" %5lu.%06lu: "``.  The model has no clock: event number ``seq`` is stamped ``seq`` microseconds."""
+    from .validate import as_text, in_range
+
+    seq, cpu, pid = in_range(seq, "seq", 0, 1 << 63), in_range(cpu, "cpu", 0, 8191), in_range(pid, "pid", 0, 4194304)
+    comm = as_text(comm, "comm", "a task name of up to 15 characters (TASK_COMM_LEN 16)", limit=15)
     return f"{comm:>16}-{pid:<7d} [{cpu:03d}] ..... {seq // 1_000_000:5d}.{seq % 1_000_000:06d}: "
 
 

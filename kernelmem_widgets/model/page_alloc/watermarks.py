@@ -22,7 +22,13 @@ DEFAULT_LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "HighMem
 
 
 def mult_frac(x: int, numer: int, denom: int) -> int:
-    """The kernel's ``mult_frac()``: x * numer / denom without overflowing."""
+    """The kernel's ``mult_frac()`` (include/linux/math.h, Linux 6.18): x * numer / denom without overflowing."""
+    if x.__class__ is not int or numer.__class__ is not int or denom.__class__ is not int or denom <= 0 \
+            or not 0 <= x < 1 << 64 or not 0 <= numer < 1 << 64:
+        from ..validate import in_range
+
+        x, numer = in_range(x, "x", 0, (1 << 64) - 1), in_range(numer, "numer", 0, (1 << 64) - 1)
+        denom = in_range(denom, "denom", 1, (1 << 64) - 1)
     return (x // denom) * numer + ((x % denom) * numer) // denom
 
 
@@ -32,6 +38,10 @@ def calculate_min_free_kbytes(lowmem_kbytes: int) -> int:
     >>> calculate_min_free_kbytes(4 * 1024 * 1024)   # 4 GiB of lowmem
     8192
     """
+    if lowmem_kbytes.__class__ is not int or not 0 <= lowmem_kbytes < 1 << 54:
+        from ..validate import in_range
+
+        lowmem_kbytes = in_range(lowmem_kbytes, "lowmem_kbytes", 0, (1 << 54) - 1)   # 16 EiB of kB
     return min(max(isqrt(lowmem_kbytes * 16), 128), 262144)
 
 

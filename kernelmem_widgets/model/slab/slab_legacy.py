@@ -20,7 +20,16 @@ from __future__ import annotations
 
 from ..errors import InvalidArgument, InvariantViolation
 from .slub import EMPTY, FULL, PARTIAL, CacheGeometry, Slab, SlabList, _KEEP
-from .slub_sizes import align_up, calculate_alignment, kmalloc_alignment
+from .slub_sizes import _check_positive, _flag, _order, _page_size, align_up, calculate_alignment, kmalloc_alignment
+from ..validate import in_range, power_of_two
+
+_MANAGEMENT = ("objfreelist", "off-slab", "on-slab")
+
+
+def _management(value) -> str:
+    if value not in _MANAGEMENT or not isinstance(value, str):
+        raise InvalidArgument(f"management {value!r:.40}: accepted: {', '.join(_MANAGEMENT)}")
+    return value
 
 __all__ = ["SlabCache", "SlabCache2635", "cache_estimate", "calculate_slab_order", "enable_cpucache", "BATCHREFILL_LIMIT",
            "slab_2_6_geometry"]
@@ -35,8 +44,11 @@ OBJFREELIST, OFF_SLAB, ON_SLAB = "objfreelist", "off-slab", "on-slab"
 def cache_estimate(order: int, size: int, management: str, page_size: int = 4096) -> tuple[int, int]:
     """``cache_estimate()``: (objects, left-over bytes) of a slab of ``2**order`` pages.
 
-    An on-slab freelist costs one ``freelist_idx_t`` per object at the end of the slab.
+    An on-slab freelist costs one ``freelist_idx_t`` per object at the end of the slab
+    (mm/slab.c, Linux 6.3).
     """
+    order, management, page_size = _order(order), _management(management), _page_size(page_size)
+    _check_positive(size, "object size")
     slab_size = page_size << order
     if management in (OBJFREELIST, OFF_SLAB):
         return slab_size // size, slab_size % size
@@ -49,8 +61,14 @@ def calculate_slab_order(size: int, management: str, *, slab_max_order: int, rec
 
     ``freelist_cache(nbytes)`` returns ``(slab_size, off_slab)`` of the kmalloc cache an off-slab
     freelist would come from, or None while that cache does not exist yet.  ``(0, 0, 0)`` means
-    nothing acceptable.
+    nothing acceptable.  Follows ``calculate_slab_order()`` of mm/slab.c, Linux 6.3.
     """
+    _check_positive(size, "object size")
+    management, page_size = _management(management), _page_size(page_size)
+    slab_max_order, max_order = _order(slab_max_order, "slab_max_order"), _order(max_order, "max_order")
+    reclaim_account = _flag(reclaim_account, "reclaim_account")
+    if freelist_cache is not None and not callable(freelist_cache):
+        raise InvalidArgument("freelist_cache: accepted: None or a function nbytes -> (slab_size, off_slab)")
     num, chosen, left_over = 0, 0, 0
     for order in range(max_order + 1):
         count, remainder = cache_estimate(order, size, management, page_size)
@@ -72,7 +90,9 @@ def calculate_slab_order(size: int, management: str, *, slab_max_order: int, rec
 
 
 def enable_cpucache(size: int, nr_cpus: int, page_size: int = 4096) -> tuple[int, int, int]:
-    """``enable_cpucache()``: the (limit, batchcount, shared) tunables of /proc/slabinfo."""
+    """``enable_cpucache()`` (mm/slab.c, 2.6.35 to 6.7): the (limit, batchcount, shared) tunables of /proc/slabinfo."""
+    size = in_range(size, "object size", 1, 1 << 40)
+    nr_cpus, page_size = in_range(nr_cpus, "nr_cpus", 1, 8192), _page_size(page_size)
     if size > 131072:
         limit = 1
     elif size > page_size:
@@ -387,6 +407,16 @@ def slab_2_6_geometry(size: int, align: int, *, word: int = 4, page_size: int = 
     >>> g["num"], g["order"], g["off_slab"], g["slab_size"]
     (113, 0, False, 480)
     """
+    _check_positive(size, "object size")
+    align = power_of_two(align, "align", 1, 1 << 26)
+    word = in_range(word, "word (sizeof(void *))", 4, 8)
+    if word not in (4, 8):
+        raise InvalidArgument(f"word {word}: accepted: 4 (32-bit) or 8 (64-bit)")
+    page_size, max_order = _page_size(page_size), _order(max_order, "max_order")
+    slab_break_order = _order(slab_break_order, "slab_break_order")
+    reclaim_account = _flag(reclaim_account, "reclaim_account")
+    if off_slab is not None:
+        off_slab = _flag(off_slab, "off_slab")
     struct_slab = 28 if word == 4 else 48
     bufctl = 4
     if off_slab is None:
