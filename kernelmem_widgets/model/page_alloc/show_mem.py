@@ -23,6 +23,17 @@ def show_free_areas(zones, highest: int | None = None, *, zone_names=None, page_
     gfp_zone(gfp_mask))`` does for an allocation failure.  ``Node %d `` is printed because
     distribution kernels have CONFIG_NUMA.
     """
+    from ..errors import InvalidArgument
+    from ..validate import in_range, power_of_two
+    from .checks import check_zones_arg
+
+    zones = check_zones_arg(zones)
+    if highest is not None:
+        highest = in_range(highest, "highest (a zone index)", 0, 7)
+    if zone_names is not None and (not isinstance(zone_names, (list, tuple))
+                                   or not all(isinstance(name, str) for name in zone_names)):
+        raise InvalidArgument(f"zone_names {zone_names!r:.40}: accepted: None or a tuple of zone names by index")
+    page_size = power_of_two(page_size, "page_size", 1024, 1 << 16)
     lines = []
     for zone in zones:
         if highest is not None and zone_names is not None and zone.name in zone_names \
