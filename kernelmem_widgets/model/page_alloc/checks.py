@@ -16,7 +16,9 @@ def check_zone_arg(zone, what: str = "zone"):
     """``zone`` itself if it is a :class:`Zone`, else :class:`InvalidArgument` naming what is accepted."""
     from .buddy import Zone
 
-    if not isinstance(zone, Zone):
+    # a Zone, or a stand-in with a zone's figures (a live machine's zoneinfo read into a namespace)
+    if not isinstance(zone, Zone) and not (hasattr(zone, "managed_pages") and isinstance(getattr(zone, "name", None),
+                                                                                        str)):
         raise InvalidArgument(f"{what} {zone!r:.40} is not a zone; accepted: a Zone, e.g. machine.zone('Normal')")
     return zone
 

@@ -129,12 +129,12 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, highest_zoneidx: int, a
     if zone.__class__ is not Zone or order.__class__ is not int or mark.__class__ is not int \
             or highest_zoneidx.__class__ is not int or alloc_flags.__class__ is not int:
         check_zone_arg(zone)
-        order = in_range(order, "order", 0, zone.max_page_order)
+        order = in_range(order, "order", 0, getattr(zone, "max_page_order", 20))
         mark = in_range(mark, "mark", 0, 1 << 52)
         highest_zoneidx = in_range(highest_zoneidx, "highest_zoneidx", 0, len(zone.lowmem_reserve) - 1)
         alloc_flags = in_range(alloc_flags, "alloc_flags", 0, 1 << 16)
-    if not 0 <= order <= zone.max_page_order or not 0 <= highest_zoneidx < len(zone.lowmem_reserve):
-        order = in_range(order, "order", 0, zone.max_page_order)
+    if not 0 <= order <= getattr(zone, "max_page_order", 20) or not 0 <= highest_zoneidx < len(zone.lowmem_reserve):
+        order = in_range(order, "order", 0, getattr(zone, "max_page_order", 20))
         highest_zoneidx = in_range(highest_zoneidx, "highest_zoneidx", 0, len(zone.lowmem_reserve) - 1)
     if free_pages is not None:
         free_pages = in_range(free_pages, "free_pages", 0, 1 << 52)

@@ -126,9 +126,9 @@ def slub_min_objects(nr_cpus: int, nr_cpu_ids: int | None = None) -> int:
     >>> [slub_min_objects(n) for n in (1, 2, 4, 8, 16, 64)]
     [8, 12, 16, 20, 24, 32]
     """
-    nr_cpus = in_range(nr_cpus, "nr_cpus", 1, 8192)
+    nr_cpus = in_range(nr_cpus, "nr_cpus (present CPUs)", 1, 8192)
     if nr_cpu_ids is not None:
-        nr_cpu_ids = in_range(nr_cpu_ids, "nr_cpu_ids", 1, 8192)
+        nr_cpu_ids = in_range(nr_cpu_ids, "nr_cpu_ids (possible CPUs)", 1, 8192)
     if nr_cpus <= 1 and nr_cpu_ids is not None:
         nr_cpus = nr_cpu_ids
     return 4 * (fls(nr_cpus) + 1)
@@ -164,7 +164,7 @@ def calculate_order(size: int, *, nr_cpus: int, page_size: int = 4096, min_order
     page_size, max_page_order = _page_size(page_size), _order(max_page_order, "max_page_order")
     min_order, max_order = _order(min_order, "min_order"), _order(max_order, "max_order")
     min_objects = in_range(min_objects, "min_objects", 0, MAX_OBJS_PER_PAGE)
-    nr_cpus = in_range(nr_cpus, "nr_cpus", 1, 8192)
+    nr_cpus = in_range(nr_cpus, "nr_cpus (present CPUs)", 1, 8192)
     if not min_objects:
         min_objects = slub_min_objects(nr_cpus, nr_cpu_ids)
     max_objects = max(order_objects(max_order, size, page_size), 1)
