@@ -520,6 +520,24 @@ def format_vmallocinfo_line(start: int, end: int, size: int, caller: str | None 
     ...                         pages=4, flags=("vmalloc",), numa={0: 4})
     '0xffffc90000000000-0xffffc90000005000   20480 alloc_large_system_hash+0x17b/0x270 pages=4 vmalloc N0=4\n'
     """
+    if start.__class__ is not int or end.__class__ is not int or size.__class__ is not int \
+            or pages.__class__ is not int or phys.__class__ is not int or width not in (8, 16):
+        from ..validate import in_range
+
+        start, end = in_range(start, "start", 0, (1 << 64) - 1), in_range(end, "end", 0, (1 << 64) - 1)
+        size, pages = in_range(size, "size", 0, (1 << 64) - 1), in_range(pages, "pages", 0, 1 << 52)
+        phys = in_range(phys, "phys", 0, (1 << 64) - 1)
+        if width not in (8, 16) or isinstance(width, bool):
+            raise InvalidArgument(f"width {width!r:.20}: accepted: 8 (32-bit) or 16 (64-bit) hex digits")
+    if caller is not None and (not isinstance(caller, str) or len(caller) > 200 or "\n" in caller):
+        raise InvalidArgument(f"caller {caller!r:.40}: accepted: None or a symbol text of one line")
+    if not isinstance(flags, (tuple, list)) or not all(isinstance(flag, str) for flag in flags):
+        raise InvalidArgument(f"flags {flags!r:.40}: accepted: a tuple of flag names such as ('vmalloc',)")
+    if not isinstance(vpages, bool):
+        raise InvalidArgument(f"vpages {vpages!r:.20}: accepted: True or False")
+    if numa is not None and (not isinstance(numa, dict) or not all(
+            n.__class__ is int and c.__class__ is int and n >= 0 and c >= 0 for n, c in numa.items())):
+        raise InvalidArgument(f"numa {numa!r:.40}: accepted: None or {{node: pages}} with integers >= 0")
     line = f"0x{start:0{width}x}-0x{end:0{width}x} {size:7d}"
     if caller:
         line += f" {caller}"
