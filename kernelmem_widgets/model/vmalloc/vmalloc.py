@@ -508,7 +508,7 @@ def _insert_range(free: list[list[int]], addr: int, size: int) -> None:
 def format_vmallocinfo_line(start: int, end: int, size: int, caller: str | None = None, *, pages: int = 0,
                             phys: int = 0, flags=(), vpages: bool = False, numa: dict | None = None,
                             width: int = 16) -> str:
-    """One line of /proc/vmallocinfo as ``vmalloc_info_show()`` (mm/vmalloc.c, Linux 6.18) prints it.
+    r"""One line of /proc/vmallocinfo as ``vmalloc_info_show()`` (mm/vmalloc.c, Linux 6.18) prints it.
 
     ``"0x%pK-0x%pK %7ld"``; `` %pS`` (the caller, as given); `` pages=%d`` if any; `` phys=%pa`` if
     set (``%pa``: 0x and the full width of phys_addr_t); the flags in the kernel's order
