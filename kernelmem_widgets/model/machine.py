@@ -19,8 +19,9 @@ from .page_alloc.buddy import (ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_
                     ALLOC_NON_BLOCK, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, Zone)
 from .page_alloc.compaction import CompactionResult, compact_zone
 from .errors import AllocationError, BadPageState, InvalidArgument, InvalidOrder, PfnOutOfRange
-from .events import EventBus, Trace
-from .page_alloc.gfp import Gfp, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
+from .events import EventBus, Trace, TraceLayout
+from .page_alloc.gfp import Gfp, gfp_mask_value, gfp_migratetype, gfp_name, gfp_zone, parse_gfp
+from .page_alloc.show_mem import show_free_areas
 from .page_alloc.mmzone import MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE
 from .page_alloc.owner import OWNER_CODE, OWNERS, owner_code, owner_hint
 from .errors import InvariantViolation
@@ -71,7 +72,7 @@ class Machine:
         #: to drop); only then does should_compact_retry() escalate to MIN_COMPACT_PRIORITY.
         self.reclaim_progress = False
         self.bus = EventBus()
-        self._trace = Trace(self.bus)
+        self._trace = Trace(self.bus, layout=TraceLayout.for_config(preset))
         self._slab = None
         self._vmalloc = None
         self._holders: list = []
@@ -469,7 +470,12 @@ class Machine:
         zone, slot, flags = self._alloc_fast_then_slow(gfp, order, migratetype, highest, zonelist)
         if zone is None:
             reason = self._explain(order, migratetype, highest, zonelist)
-            self.bus.emit("mm_page_alloc_failed", order=order, gfp=gfp_name(gfp), reason=reason)
+            if self.bus.active:  # warn_alloc() and trace_mm_page_alloc(NULL, ...): see events.format_event
+                self.bus.emit("mm_page_alloc_failed", order=order, gfp=gfp_name(gfp), reason=reason,
+                              mask=gfp_mask_value(gfp), migratetype=migratetype, nowarn="__GFP_NOWARN" in gfp,
+                              free_areas=show_free_areas(self.zones, highest,
+                                                         zone_names=self.config.zone_names,
+                                                         page_size=self.page_size))
             raise AllocationError(f"page allocation failure: order:{order}, mode:({gfp_name(gfp)}): {reason}",
                                   order=order, reason=reason)
         zone._commit_alloc(slot, order, migratetype, code)

@@ -13,7 +13,7 @@ import numbers
 
 from .errors import InvalidArgument
 
-__all__ = ["as_int", "as_text", "parse_count", "MAX_TEXT", "MAX_DIGITS"]
+__all__ = ["as_int", "as_text", "parse_count", "in_range", "power_of_two", "MAX_TEXT", "MAX_DIGITS"]
 
 #: Longest text a parser or a literal operation reads (characters); a /proc file of a machine with
 #: hundreds of caches is well below it.
@@ -54,3 +54,22 @@ def parse_count(token: str, what: str) -> int:
         shown = token if len(token) <= 40 else token[:40] + "..."
         raise InvalidArgument(f"{what}: {shown!r} is not a count (at most {MAX_DIGITS} decimal digits 0-9)")
     return int(token)
+
+
+def in_range(value, what: str, low: int, high: int, error: type[InvalidArgument] = InvalidArgument) -> int:
+    """``value`` as a plain ``int`` in ``low..high`` (a Python or numpy integer, not a bool), else ``error``
+    naming the accepted range: checked before any arithmetic whose cost grows with the value."""
+    accepted = f"an integer {low:,}..{high:,}"
+    value = as_int(value, what, accepted, error)
+    if not low <= value <= high:
+        shown = f"{value:,}" if abs(value) < 10 ** 30 else f"a {len(str(abs(value)))}-digit number"
+        raise error(f"{what} {shown} is out of range; accepted: {accepted}")
+    return value
+
+
+def power_of_two(value, what: str, low: int, high: int, error: type[InvalidArgument] = InvalidArgument) -> int:
+    """``value`` as a plain ``int`` that is a power of two in ``low..high``, else ``error``."""
+    value = in_range(value, what, low, high, error)
+    if value & (value - 1):
+        raise error(f"{what} {value:,} is not a power of two; accepted: a power of two {low:,}..{high:,}")
+    return value

@@ -1,4 +1,5 @@
-"""The last events of a machine as ftrace-like lines (``mm_page_alloc: pfn=0x1200 order=3 ...``)."""
+"""The last events of a machine as the lines of /sys/kernel/tracing/trace (Linux 6.18 formats, see
+:func:`kernelmem_widgets.model.events.format_event`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ __all__ = ["TraceView"]
 
 class TraceView(widgets.VBox):
     """The last ``lines`` lines of ``machine.trace``, in monospace, redrawn once per user action.
+
+    Tracepoints carry ftrace's context prefix (task-pid, CPU, flags, timestamp:
+    ``trace_print_context()``, kernel/trace/trace_output.c, Linux 6.18); a failed allocation's
+    ``warn_alloc()`` report shows as ``# dmesg:`` lines, the model's own events as ``# model:``.
 
     Parameters
     ----------
@@ -36,8 +41,8 @@ class TraceView(widgets.VBox):
     >>> machine = Machine.preset("linux-6.18-tiny")
     >>> view = TraceView(machine, lines=2)
     >>> _ = machine.alloc_pages("GFP_HIGHUSER_MOVABLE", 0)
-    >>> view.lines
-    ['mm_page_alloc: pfn=0x0 order=0 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE zone=Normal']
+    >>> print(view.lines[0])
+           kernelmem-1000    [000] .....     0.000001: mm_page_alloc: page=ffffea0000000000 pfn=0x0 order=0 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE
     """
 
     def __init__(self, model, *, lines: int = 12) -> None:

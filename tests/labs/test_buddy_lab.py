@@ -68,7 +68,7 @@ def test_allocate_click_changes_bars_map_and_status_exactly_as_the_model(lab):
     assert "__rmqueue_claim()" in lab.status_text and "0x8 (order 3)" in lab.status_text
     assert [label for label, _ in lab.block_choice.options] == ["random held block", "0x0 order 3 (32 KiB)"]
     assert lab.memory_map.highlighted[0] == (0, 3, palette.HIGHLIGHT_COLOR)
-    assert "mm_page_alloc: pfn=0x0 order=3" in lab.trace_view.lines[-1]
+    assert "mm_page_alloc: page=ffffea0000000000 pfn=0x0 order=3 " in lab.trace_view.lines[-1]
 
 
 def test_free_click_frees_the_chosen_block_and_says_what_merged(lab):
@@ -243,7 +243,7 @@ def test_ops_pose_a_scenario_at_construction():
     assert lab.held == [(8, 0)]
     assert [result.error != "" for result in lab.op_results] == [False, False, False, True]
     assert lab.status_text.startswith("ran 4 operations: alloc 3 -> pfn 0x0 (32 KiB)")
-    assert lab.trace_view.lines[0].startswith("mm_page_alloc_extfrag")
+    assert lab.trace_view.lines[0].split(": ", 1)[1].startswith("mm_page_alloc_extfrag: page=")
     bad = BuddyLab(Machine.preset("linux-6.18-tiny"), ops=["alloc three"])
     assert "unreadable operation" in bad.status_text and bad.held == []
     rebooted = BuddyLab(Machine.preset("linux-6.18-tiny"), ops=["alloc 3", "reset", "alloc 1"])

@@ -4,8 +4,8 @@ The entry points are found, not listed: every public method of the objects a stu
 (``Machine``, ``Zone``, ``SlabAllocator``, ``VmallocSpace``, ``ModuleLoader``, ``Workload``,
 ``EventBus``, ``Trace``) and every public function of the modules that parse or mutate
 (procfs, units, gfp, mmzone, live, workload, presets, slabinfo, vmalloc, module, compaction).
-The pure size calculators (slab.kmalloc, slub_sizes, vmstat, preview, snapshot, watermarks)
-are not in this table yet.  For each one a
+and the pure calculators (slab.kmalloc, slub_sizes, slab_legacy, slob, vmstat, preview, snapshot,
+watermarks, show_mem, owner, invariants, events).  For each one a
 hypothesis property draws, per parameter, either a value that works or a wrong one (``None``,
 a bool, a float, text, a negative or huge number, a list, a numpy float, NaN, 5,000 digits)
 and calls it.  The call must either succeed or raise a :class:`KernelMemError` subclass, and
@@ -24,8 +24,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from contract_helpers import SCALE, fingerprint
 from kernelmem_widgets.model import KernelMemError, Machine, live, presets, procfs, units, workload
-from kernelmem_widgets.model.page_alloc import compaction, gfp, mmzone
-from kernelmem_widgets.model.slab import slabinfo
+from kernelmem_widgets.model import events
+from kernelmem_widgets.model.events import Event
+from kernelmem_widgets.model.page_alloc import (compaction, gfp, invariants, mmzone, owner, preview, show_mem, snapshot,
+                                                vmstat, watermarks)
+from kernelmem_widgets.model.slab import kmalloc, slab_legacy, slabinfo, slob, slub_sizes
 from kernelmem_widgets.model.vmalloc import module, vmalloc
 from kernelmem_widgets.model.vmalloc.module import ModuleLoader
 from kernelmem_widgets.model.workload import Workload
@@ -59,8 +62,29 @@ def build():
              "object_size": 32, "allocator": "slub", "owner": "alloc_pages", "source": machine, "counts": [1, 2, 3],
              "ram_bytes": 1 << 30, "page_size": 4096, "fill": 0.5, "seed": 1, "ops": ["alloc 0"], "last": 3,
              "chunk": 100, "mix": workload.UPTIME_MIX, "sections": None, "rules": "linux-6.18-x86_64",
-             "machine": machine, "gfp_flags": "GFP_KERNEL", "kind": "mm_page_alloc", "count": 1, "nr_pages": 1}
+             "machine": machine, "gfp_flags": "GFP_KERNEL", "kind": "mm_page_alloc", "count": 1, "nr_pages": 1,
+             # the pure calculators
+             "shift_low": 3, "zone_dma": True, "what": "kmalloc", "max_page_order": 10, "cache_line_size": 64,
+             "x": 64, "min_order": 0, "max_order": 3, "fract_leftover": 16, "nr_cpu_ids": 4, "min_objects": 0,
+             "align": 8, "hwcache_align": False, "arch_slab_minalign": 8, "arch_kmalloc_minalign": 8, "ctor": False,
+             "rcu": False, "freeptr_offset": None, "cpu_partial": 30, "objects_per_slab": 32, "management": "on-slab",
+             "slab_max_order": 1, "reclaim_account": False, "freelist_cache": None, "word": 4, "slab_break_order": 1,
+             "off_slab": None, "nr_free": [4, 3, 2, 1], "suitable_order": 1, "index": 500, "width": 0,
+             "event": Event("mm_page_alloc", {"pfn": 1, "order": 0, "migratetype": 0, "gfp": "GFP_KERNEL"}),
+             "layout": None, "seq": 1, "comm": "kernelmem", "pid": 1000,
+             "data": {"order": 1, "gfp": "GFP_KERNEL", "mask": 0xCC0}, "zones": machine.zones, "highest": None,
+             "zone_names": None, "nr_bins": 64, "lowmem_kbytes": 1 << 20, "min_free_kbytes": 1024,
+             "watermark_scale_factor": 10, "mark": 10, "highest_zoneidx": 0, "alloc_flags": 0, "free_pages": None,
+             "numer": 1, "denom": 2, "code": 0}
     return machine, loader, aging, valid
+
+
+#: Per entry point, good values that differ from the shared table (a parameter name meaning another thing)
+VALID_FOR = {
+    "slub_sizes.align_up": {"value": 100},
+    "watermarks.setup_per_zone_lowmem_reserve": {"ratios": [256, 32, 0, 0, 0]},
+}
+ZONE_OBJECT = ("snapshot.", "watermarks.", "invariants.", "preview.")
 
 
 def entry_points():
@@ -74,7 +98,9 @@ def entry_points():
             if name.startswith("_") or name in SKIP or not callable(member) or isinstance(member, type):
                 continue
             found.append((f"{kind}.{name}", kind, name))
-    for mod in (procfs, units, gfp, mmzone, live, workload, presets, slabinfo, vmalloc, module, compaction):
+    for mod in (procfs, units, gfp, mmzone, live, workload, presets, slabinfo, vmalloc, module, compaction,
+                kmalloc, slub_sizes, slab_legacy, slob, vmstat, preview, snapshot, watermarks, show_mem, owner,
+                invariants, events):
         for name in getattr(mod, "__all__", ()):
             member = getattr(mod, name)
             if inspect.isfunction(member) and name not in SKIP:
@@ -102,6 +128,10 @@ def test_the_suite_covers_the_model():
 @pytest.mark.parametrize("label,kind,name", ENTRY_POINTS, ids=[e[0] for e in ENTRY_POINTS])
 def test_wrong_arguments_are_named_errors_and_change_nothing(label, kind, name):
     machine, loader, aging, valid = build()
+    valid.update(VALID_FOR.get(label, {}))
+    if label.startswith(ZONE_OBJECT):
+        valid["zone"] = machine.zones[0]
+        valid["zones_by_index"] = [None, None, machine.zones[0], None, None]
     function = resolve(kind, name, machine, loader, aging)
     parameters = [p for p in inspect.signature(function).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]

@@ -192,7 +192,7 @@ def test_trace_shows_the_last_lines(tiny):
     for _ in range(5):
         tiny.alloc_pages("GFP_KERNEL", 0)
     assert view.lines == tiny.trace.lines(last=3)
-    assert "mm_page_alloc: pfn=" in view.html.value
+    assert "mm_page_alloc: page=ffffea" in view.html.value and " [000] ..... " in view.html.value
 
 
 # ---------------------------------------------------------------------- coalescing, isolation

@@ -98,7 +98,8 @@ class _Compactor:
         self._release_free_pages()
         zone.bus.emit("mm_compaction_migratepages", nr_migrated=self.result.nr_migrated,
                       nr_failed=self.result.nr_failed, zone=zone.name)
-        zone.bus.emit("mm_compaction_end", zone=zone.name, migrate_pfn=self.migrate_slot + zone._base,
+        zone.bus.emit("mm_compaction_end", zone=zone.name, zone_start=zone.start_pfn, zone_end=zone.end_pfn,
+                      mode=self.mode, migrate_pfn=self.migrate_slot + zone._base,
                       free_pfn=self.free_slot + zone._base, status=self.result.status,
                       moved=dict(self.result.moved))
         return self.result

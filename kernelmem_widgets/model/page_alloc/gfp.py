@@ -14,7 +14,8 @@ from typing import Iterable
 from ..errors import UnknownGfpFlag
 from .mmzone import MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE
 
-__all__ = ["BASE_FLAGS", "COMPOSITE_FLAGS", "Gfp", "parse_gfp", "gfp_zone", "gfp_migratetype", "gfp_name"]
+__all__ = ["BASE_FLAGS", "COMPOSITE_FLAGS", "GFP_BITS", "Gfp", "parse_gfp", "gfp_zone", "gfp_migratetype", "gfp_name",
+           "gfp_mask_value"]
 
 Gfp = frozenset
 
@@ -163,3 +164,26 @@ def gfp_name(gfp: Gfp) -> str:
             remaining -= flags
     parts.extend(flag for flag in BASE_FLAGS if flag in remaining)
     return "|".join(parts) if parts else "0"
+
+
+#: The values of the ``__GFP_*`` bits: ``enum { ___GFP_DMA_BIT, ... }`` of include/linux/gfp_types.h
+#: (Linux 6.18), bit 9 unused; __GFP_SKIP_ZERO and __GFP_SKIP_KASAN are 0 without
+#: CONFIG_KASAN_HW_TAGS and __GFP_NOLOCKDEP 0 without CONFIG_LOCKDEP (an x86-64 distribution kernel).
+GFP_BITS: dict[str, int] = {
+    "__GFP_DMA": 0x01, "__GFP_HIGHMEM": 0x02, "__GFP_DMA32": 0x04, "__GFP_MOVABLE": 0x08,
+    "__GFP_RECLAIMABLE": 0x10, "__GFP_HIGH": 0x20, "__GFP_IO": 0x40, "__GFP_FS": 0x80, "__GFP_ZERO": 0x100,
+    "__GFP_DIRECT_RECLAIM": 0x400, "__GFP_KSWAPD_RECLAIM": 0x800, "__GFP_WRITE": 0x1000,
+    "__GFP_NOWARN": 0x2000, "__GFP_RETRY_MAYFAIL": 0x4000, "__GFP_NOFAIL": 0x8000, "__GFP_NORETRY": 0x10000,
+    "__GFP_MEMALLOC": 0x20000, "__GFP_COMP": 0x40000, "__GFP_NOMEMALLOC": 0x80000, "__GFP_HARDWALL": 0x100000,
+    "__GFP_THISNODE": 0x200000, "__GFP_ACCOUNT": 0x400000, "__GFP_ZEROTAGS": 0x800000,
+    "__GFP_SKIP_ZERO": 0, "__GFP_SKIP_KASAN": 0, "__GFP_NOLOCKDEP": 0,
+}
+
+
+def gfp_mask_value(gfp) -> int:
+    """The ``gfp_t`` a mask is in C, as ``warn_alloc()``'s ``mode:%#x`` prints it (gfp_types.h, Linux 6.18).
+
+    >>> hex(gfp_mask_value("GFP_KERNEL")), hex(gfp_mask_value("GFP_HIGHUSER_MOVABLE"))
+    ('0xcc0', '0x100cca')
+    """
+    return sum(GFP_BITS[flag] for flag in parse_gfp(gfp))

@@ -26,6 +26,9 @@ def _require(condition: bool, message: str) -> None:
 
 def check_zone(zone) -> None:
     """Raise :class:`InvariantViolation` naming the first broken rule."""
+    from .checks import check_zone_arg
+
+    check_zone_arg(zone)
     area = zone._area
     listed = _check_lists(zone)
     heads = np.flatnonzero(np.frombuffer(area.buddy_order, dtype=np.uint8) != NO_ORDER)

@@ -44,5 +44,9 @@ def owner_code(owner) -> int:
 
 
 def owner_hint(code: int) -> str:
-    """How a block of this owner is given back, in words."""
+    """How a block of this owner is given back, in words (the owner codes of :mod:`.owner`)."""
+    if code.__class__ is not int or not 0 <= code < len(OWNERS):
+        from ..validate import in_range
+
+        code = in_range(code, "owner code", 0, len(OWNERS) - 1)
     return f"pfn held by {OWNERS[code]}: {_HINTS[OWNERS[code]]}"

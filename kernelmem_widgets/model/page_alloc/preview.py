@@ -62,6 +62,10 @@ def allocation_preview(machine, gfp, order: int) -> AllocationPreview:
     A claim of part of a pageblock and the slow path are not replayed: the result then has
     ``pfn=None`` and a ``reason``.  Raises what ``alloc_pages`` raises for a bad order or GFP mask.
     """
+    if not hasattr(type(machine), "alloc_pages") or not hasattr(machine, "zones") or isinstance(machine, type):
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument(f"machine {machine!r:.40}: accepted: a Machine (Machine.preset(...))")
     gfp = parse_gfp(gfp)
     machine._check_order(order)
     highest = machine._highest_zoneidx(gfp)

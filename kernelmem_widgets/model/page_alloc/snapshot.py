@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .buddy import Zone
+from .checks import check_zone_arg
 from .freearea import NO_ORDER
 from .mmzone import MIGRATE_TYPES
 
@@ -43,6 +44,7 @@ def _zone_slots(zone: Zone) -> slice:
 
 def free_blocks(zone: Zone) -> BlockArrays:
     """Every free block of the zone (PageBuddy heads), ascending pfn, with its list's type."""
+    check_zone_arg(zone)
     window = _zone_slots(zone)
     orders = _u8(zone._area.buddy_order)[window]
     slots = np.flatnonzero(orders != NO_ORDER) + window.start
@@ -53,6 +55,7 @@ def free_blocks(zone: Zone) -> BlockArrays:
 
 def allocated_blocks(zone: Zone) -> BlockArrays:
     """Every allocated block, ascending pfn, with the migrate type it was allocated as."""
+    check_zone_arg(zone)
     window = _zone_slots(zone)
     orders = _u8(zone._alloc_order)[window]
     slots = np.flatnonzero(orders != NO_ORDER) + window.start
@@ -75,6 +78,7 @@ def page_states(zone: Zone) -> tuple[np.ndarray, np.ndarray]:
     the type it was allocated as.  Meant for small machines; large ones use
     :func:`downsampled_map`.
     """
+    check_zone_arg(zone)
     length = zone.spanned_pages
     state = np.full(length, PAGE_RESERVED, dtype=np.uint8)
     migratetype = np.zeros(length, dtype=np.uint8)
@@ -98,6 +102,7 @@ def _ramp(sizes: np.ndarray) -> np.ndarray:
 
 def free_list_counts(zone: Zone) -> np.ndarray:
     """``[order, migratetype]`` block counts of every free list (the cells of pagetypeinfo)."""
+    check_zone_arg(zone)
     counts = np.array(zone._area.list_len, dtype=np.int64)
     return counts.reshape(zone.max_page_order + 1, MIGRATE_TYPES)
 
@@ -118,6 +123,10 @@ def downsampled_map(zone: Zone, nr_bins: int) -> dict[str, np.ndarray]:
     Returns ``{"pages_per_bin": 0-d array, "first_pfn": (bins,), "free": (bins,),
     "allocated": (MIGRATE_TYPES, bins)}``, all int64.
     """
+    check_zone_arg(zone)
+    from ..validate import in_range
+
+    nr_bins = in_range(nr_bins, "nr_bins", 1, 1 << 20)
     pages_per_bin = max(1 << zone.max_page_order, -(-zone.spanned_pages // nr_bins))
     pages_per_bin = 1 << (pages_per_bin - 1).bit_length()
     bins = -(-(zone.end_pfn - zone._base) // pages_per_bin)
@@ -188,6 +197,7 @@ def _bin_pages(blocks: BlockArrays, base: int, pages_per_bin: int, bins: int) ->
 
 
 def largest_free_order(zone: Zone) -> int:
+    check_zone_arg(zone)
     return zone.largest_free_order()
 
 
@@ -201,6 +211,7 @@ def free_block_containing(zone: Zone, pfn: int) -> tuple[int, int] | None:
     >>> free_block_containing(zone, 0x5)
     (0, 10)
     """
+    check_zone_arg(zone)
     zone._check_pfn(pfn)
     slot = pfn - zone._base
     buddy_order = zone._area.buddy_order

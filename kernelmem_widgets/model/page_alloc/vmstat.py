@@ -21,8 +21,23 @@ class ContigPageInfo:
     free_blocks_suitable: int
 
 
+def _check_counts(nr_free, order) -> tuple[list[int], int]:
+    """Per-order free block counts (one per order 0..20, each a count 0..2^52) and an order 0..20."""
+    from ..validate import as_int, in_range
+
+    if isinstance(nr_free, (str, bytes, dict, set, frozenset)) or not hasattr(nr_free, "__len__") \
+            or not 0 < len(nr_free) <= 21:
+        from ..errors import InvalidArgument
+
+        raise InvalidArgument(f"nr_free {nr_free!r:.60}: accepted: a sequence of 1..21 free block counts, one per "
+                              "order (as /proc/buddyinfo prints them)")
+    counts = [in_range(count, f"nr_free[{index}]", 0, 1 << 52) for index, count in enumerate(nr_free)]
+    return counts, in_range(order, "order", 0, 20)
+
+
 def fill_contig_page_info(nr_free: Sequence[int], suitable_order: int) -> ContigPageInfo:
-    """``fill_contig_page_info()`` from the per-order block counts of a zone."""
+    """``fill_contig_page_info()`` (mm/vmstat.c, Linux 6.18) from the per-order block counts of a zone."""
+    nr_free, suitable_order = _check_counts(nr_free, suitable_order)
     free_pages = free_blocks_total = free_blocks_suitable = 0
     for order, blocks in enumerate(nr_free):
         free_blocks_total += blocks
@@ -74,6 +89,10 @@ def format_index(index: int, width: int = 0) -> str:
     >>> format_index(500, width=2), format_index(-1000, width=2), format_index(500)
     (' 0.500', '-1.000', '0.500')
     """
+    from ..validate import in_range
+
+    index = in_range(index, "index", -1000, 1000)
+    width = in_range(width, "width", 0, 20)
     whole = int(index / 1000)
     part = abs(index) - abs(whole) * 1000
     return f"{whole:{width}d}.{part:03d}"

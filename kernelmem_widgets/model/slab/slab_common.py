@@ -27,10 +27,11 @@ import numbers
 from ..errors import AllocationError, CacheInUse, InvalidArgument
 from ..page_alloc.gfp import gfp_name, parse_gfp
 from .kmalloc import (KMALLOC_INFO, TYPE_PREFIX, ZERO_SIZE_PTR, check_size, kmalloc_index, kmalloc_indexes,
-                      kmalloc_max_cache_size, kmalloc_max_size, kmalloc_type)
+                      kmalloc_max_cache_size, kmalloc_max_size, kmalloc_type, slab_2_6_kmalloc_max_size,
+                      slab_2_6_kmalloc_sizes)
 from .slab_free import FreeChecksMixin
 from .slab_stats import SlabStatsMixin
-from .slab_legacy import SlabCache
+from .slab_legacy import SlabCache, SlabCache2635
 from .slob import SlobCache, SlobHeap, SlobPage
 from .slub import KmemCache, Slab
 from .slub_sizes import get_order
@@ -86,8 +87,15 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         _check_nr_cpus(nr_cpus)
         self.allocator, self.nr_cpus = allocator, int(nr_cpus)
         self.zone_dma = "DMA" in self.machine.config.zone_names and any(z.name == "DMA" for z in self.machine.zones)
+        #: "2.6.35" for SLAB on a 2.6 preset (size-N caches up to KMALLOC_MAX_SIZE), else the modern layout
+        self.era = "2.6.35" if allocator == "slab" and str(self.machine.config.kernel_version).startswith("2.") \
+            else "modern"
         self.kmalloc_max_size = kmalloc_max_size(self.page_size, self.machine.max_page_order)
-        if allocator == "slob":
+        if self.era == "2.6.35":
+            # include/linux/slab.h of 2.6.35: KMALLOC_MAX_SIZE = 1 << KMALLOC_SHIFT_HIGH, every size a cache
+            self.kmalloc_max_size = slab_2_6_kmalloc_max_size(self.page_size, self.machine.max_page_order)
+            self.kmalloc_max_cache_size = self.kmalloc_max_size
+        elif allocator == "slob":
             self.kmalloc_max_cache_size = self.page_size - 8 - 1       # "size < PAGE_SIZE - minalign"
         else:
             self.kmalloc_max_cache_size = kmalloc_max_cache_size(self.page_size)
@@ -103,7 +111,9 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
         self._gfp: dict = {}
         self._heap = SlobHeap(self, self.page_size) if allocator == "slob" else None
         self._table: list[list] = []
-        if allocator != "slob":
+        if self.era == "2.6.35":
+            self._create_kmalloc_caches_2_6()
+        elif allocator != "slob":
             self._create_kmalloc_caches()
         if allocator == "slub" and getattr(self.machine.config, "slab_buckets", False):
             # create_kmalloc_caches() (mm/slab_common.c, 6.11+, CONFIG_SLAB_BUCKETS):
@@ -131,11 +141,65 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
             source = by_type.get(kind, by_type[0])
             self._table[kind] = [source.get(i) for i in index_of]
 
+    def _create_kmalloc_caches_2_6(self) -> None:
+        """``kmem_cache_init()`` of mm/slab.c, Linux 2.6.35: the caches of ``malloc_sizes[]``.
+
+        The caches of INDEX_AC (``struct arraycache_init``: size-32) and INDEX_L3 (``struct
+        kmem_list3``: size-64 on i386, size-128 on 64-bit) first, then for every size its ``size-N`` (unless made already) and
+        ``size-N(DMA)`` with CONFIG_ZONE_DMA.  Only GFP_DMA picks another cache (``__find_general_cachep()``).
+        """
+        sizes = slab_2_6_kmalloc_sizes(self.page_size, self.machine.max_page_order, self.cache_line_size)
+        word = 4 if getattr(self.machine.config, "arch", "") == "i386" else 8
+        normal: dict[int, object] = {}
+        dma: dict[int, object] = {}
+
+        def make(size: int, is_dma: bool):
+            return self._new_cache(f"size-{size}" + ("(DMA)" if is_dma else ""), size, kmalloc=True,
+                                   cache_dma=is_dma, hwcache_align=True, word=word)
+
+        # INDEX_AC (struct arraycache_init: 24 bytes on i386, 40 on 64-bit) and INDEX_L3 (struct
+        # kmem_list3: 56 bytes on i386, about 100 on 64-bit) are created before the loop
+        for early in ((32, 64) if word == 4 else (32, 128)):
+            if early in sizes and early not in normal:
+                normal[early] = make(early, False)
+        for size in sizes:
+            if size not in normal:
+                normal[size] = make(size, False)
+            if self.zone_dma:
+                dma[size] = make(size, True)
+        self._sizes_2_6 = sizes
+        self._caches_2_6 = (normal, dma or normal)
+        small = min(self.kmalloc_max_cache_size, 8192)
+        lookup = {}
+        for kind, table in ((0, normal), (2, dma or normal)):
+            row = [None] * (small + 1)
+            index = 0
+            for request in range(1, small + 1):
+                while sizes[index] < request:
+                    index += 1
+                row[request] = table[sizes[index]]
+            lookup[kind] = row
+        self._table = [lookup[0], lookup[0], lookup[2], lookup[0]]
+
+    def _kmalloc_cache_2_6(self, kind: int, size: int):
+        """``__find_general_cachep()`` above the precomputed 8 KiB: the first ``malloc_sizes[]`` entry >= size."""
+        normal, dma = self._caches_2_6
+        table = dma if kind == 2 else normal
+        for cs_size in self._sizes_2_6:
+            if size <= cs_size:
+                return table[cs_size]
+        raise AssertionError("kmalloc checked KMALLOC_MAX_SIZE")  # pragma: no cover
+
     def _new_cache(self, name: str, object_size: int, **flags):
         geometry = dict(nr_cpus=self.nr_cpus, page_size=self.page_size, cache_line_size=self.cache_line_size,
                         max_page_order=self.machine.max_page_order, allocator=self)
         if self.allocator == "slub":
             cache = KmemCache(name, object_size, **flags, **geometry)
+        elif self.era == "2.6.35":
+            if "word" not in flags:
+                flags["word"] = 4 if getattr(self.machine.config, "arch", "") == "i386" else 8
+            cache = SlabCache2635(name, object_size, **flags, **geometry, slab_max_order=self.slab_max_order,
+                                  freelist_cache=self._freelist_cache)
         elif self.allocator == "slab":
             cache = SlabCache(name, object_size, **flags, **geometry, slab_max_order=self.slab_max_order,
                               freelist_cache=self._freelist_cache)
@@ -262,7 +326,8 @@ class SlabAllocator(FreeChecksMixin, SlabStatsMixin):
             return self._kmalloc_large(check_size(size), flags, name)
         if self._heap is not None:
             return self._slob_kmalloc(size, flags, name)
-        cache = self._table[kind][size]
+        table = self._table[kind]
+        cache = table[size] if size < len(table) else self._kmalloc_cache_2_6(kind, size)
         addr, slab = cache.alloc(flags, cpu)
         self._live[addr] = (cache, slab, size)
         if self.bus.active:

@@ -20,9 +20,19 @@ from __future__ import annotations
 
 from ..errors import InvalidArgument, InvariantViolation
 from .slub import EMPTY, FULL, PARTIAL, CacheGeometry, Slab, SlabList, _KEEP
-from .slub_sizes import align_up, calculate_alignment, kmalloc_alignment
+from .slub_sizes import _check_positive, _flag, _order, _page_size, align_up, calculate_alignment, kmalloc_alignment
+from ..validate import in_range, power_of_two
 
-__all__ = ["SlabCache", "cache_estimate", "calculate_slab_order", "enable_cpucache", "BATCHREFILL_LIMIT"]
+_MANAGEMENT = ("objfreelist", "off-slab", "on-slab")
+
+
+def _management(value) -> str:
+    if value not in _MANAGEMENT or not isinstance(value, str):
+        raise InvalidArgument(f"management {value!r:.40}: accepted: {', '.join(_MANAGEMENT)}")
+    return value
+
+__all__ = ["SlabCache", "SlabCache2635", "cache_estimate", "calculate_slab_order", "enable_cpucache", "BATCHREFILL_LIMIT",
+           "slab_2_6_geometry"]
 
 FREELIST_IDX = 1            # freelist_idx_t is unsigned char: PAGE_SIZE >> 8 <= SLAB_OBJ_MIN_SIZE (16)
 SLAB_OBJ_MAX_NUM = 255
@@ -34,8 +44,11 @@ OBJFREELIST, OFF_SLAB, ON_SLAB = "objfreelist", "off-slab", "on-slab"
 def cache_estimate(order: int, size: int, management: str, page_size: int = 4096) -> tuple[int, int]:
     """``cache_estimate()``: (objects, left-over bytes) of a slab of ``2**order`` pages.
 
-    An on-slab freelist costs one ``freelist_idx_t`` per object at the end of the slab.
+    An on-slab freelist costs one ``freelist_idx_t`` per object at the end of the slab
+    (mm/slab.c, Linux 6.3).
     """
+    order, management, page_size = _order(order), _management(management), _page_size(page_size)
+    _check_positive(size, "object size")
     slab_size = page_size << order
     if management in (OBJFREELIST, OFF_SLAB):
         return slab_size // size, slab_size % size
@@ -48,8 +61,14 @@ def calculate_slab_order(size: int, management: str, *, slab_max_order: int, rec
 
     ``freelist_cache(nbytes)`` returns ``(slab_size, off_slab)`` of the kmalloc cache an off-slab
     freelist would come from, or None while that cache does not exist yet.  ``(0, 0, 0)`` means
-    nothing acceptable.
+    nothing acceptable.  Follows ``calculate_slab_order()`` of mm/slab.c, Linux 6.3.
     """
+    _check_positive(size, "object size")
+    management, page_size = _management(management), _page_size(page_size)
+    slab_max_order, max_order = _order(slab_max_order, "slab_max_order"), _order(max_order, "max_order")
+    reclaim_account = _flag(reclaim_account, "reclaim_account")
+    if freelist_cache is not None and not callable(freelist_cache):
+        raise InvalidArgument("freelist_cache: accepted: None or a function nbytes -> (slab_size, off_slab)")
     num, chosen, left_over = 0, 0, 0
     for order in range(max_order + 1):
         count, remainder = cache_estimate(order, size, management, page_size)
@@ -71,7 +90,9 @@ def calculate_slab_order(size: int, management: str, *, slab_max_order: int, rec
 
 
 def enable_cpucache(size: int, nr_cpus: int, page_size: int = 4096) -> tuple[int, int, int]:
-    """``enable_cpucache()``: the (limit, batchcount, shared) tunables of /proc/slabinfo."""
+    """``enable_cpucache()`` (mm/slab.c, 2.6.35 to 6.7): the (limit, batchcount, shared) tunables of /proc/slabinfo."""
+    size = in_range(size, "object size", 1, 1 << 40)
+    nr_cpus, page_size = in_range(nr_cpus, "nr_cpus", 1, 8192), _page_size(page_size)
     if size > 131072:
         limit = 1
     elif size > page_size:
@@ -162,6 +183,8 @@ class SlabCache(CacheGeometry):
         self.nr_slabs = 0
         self.total_objects = 0
         self.colour_next = 0
+        #: Bytes of on-slab management before the first object (2.6.35 puts it at the start)
+        self.obj_offset = 0
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} (SLAB): size={self.size} order={self.order} num={self.objs_per_slab}>"
@@ -233,7 +256,7 @@ class SlabCache(CacheGeometry):
                 raise
         self.colour_next = colour
         slab.colour = colour
-        slab.base += colour * self.colour_off
+        slab.base += colour * self.colour_off + self.obj_offset
         slab.state = None
         return slab
 
@@ -366,3 +389,90 @@ class SlabCache(CacheGeometry):
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise InvariantViolation(message)
+
+
+# ---------------------------------------------------------------------- SLAB of Linux 2.6.35
+def slab_2_6_geometry(size: int, align: int, *, word: int = 4, page_size: int = 4096, slab_break_order: int = 1,
+                      max_order: int = 10, reclaim_account: bool = False, off_slab: bool | None = None) -> dict:
+    """The slab layout ``kmem_cache_create()`` of mm/slab.c, Linux 2.6.35, chooses for an object size.
+
+    The management (``struct slab``: 28 bytes on i386, 48 on 64-bit, plus one 4-byte
+    ``kmem_bufctl_t`` per object) sits at the start of the slab, or off-slab in a kmalloc cache
+    when ``size >= PAGE_SIZE >> 3``; ``calculate_slab_order()`` with ``cache_estimate()`` takes the
+    first order with objects, stopping at ``slab_break_gfp_order`` or when at most 1/8 is left over;
+    an off-slab layout moves back on-slab when the left-over holds it.  Returns ``num``, ``order``,
+    ``left_over``, ``off_slab``, ``slab_size`` (management bytes) and ``colour`` inputs.
+
+    >>> g = slab_2_6_geometry(32, 32)
+    >>> g["num"], g["order"], g["off_slab"], g["slab_size"]
+    (113, 0, False, 480)
+    """
+    _check_positive(size, "object size")
+    align = power_of_two(align, "align", 1, 1 << 26)
+    word = in_range(word, "word (sizeof(void *))", 4, 8)
+    if word not in (4, 8):
+        raise InvalidArgument(f"word {word}: accepted: 4 (32-bit) or 8 (64-bit)")
+    page_size, max_order = _page_size(page_size), _order(max_order, "max_order")
+    slab_break_order = _order(slab_break_order, "slab_break_order")
+    reclaim_account = _flag(reclaim_account, "reclaim_account")
+    if off_slab is not None:
+        off_slab = _flag(off_slab, "off_slab")
+    struct_slab = 28 if word == 4 else 48
+    bufctl = 4
+    if off_slab is None:
+        off_slab = size >= page_size >> 3
+    num = order = left_over = 0
+    for gfporder in range(max_order + 1):
+        slab_bytes = page_size << gfporder
+        if off_slab:
+            count, mgmt = slab_bytes // size, 0
+        else:
+            count = (slab_bytes - struct_slab) // (size + bufctl)
+            if align_up(struct_slab + count * bufctl, align) + count * size > slab_bytes:
+                count -= 1
+            mgmt = align_up(struct_slab + count * bufctl, align)
+        if count <= 0:
+            continue
+        if off_slab and count > (size - struct_slab) // bufctl:
+            break
+        num, order, left_over = count, gfporder, slab_bytes - count * size - mgmt
+        if reclaim_account or gfporder >= slab_break_order or left_over * 8 <= slab_bytes:
+            break
+    slab_size = align_up(num * bufctl + struct_slab, align)
+    if off_slab and left_over >= slab_size:
+        off_slab, left_over = False, left_over - slab_size
+    if off_slab:
+        slab_size = num * bufctl + struct_slab
+    return {"num": num, "order": order, "left_over": left_over, "off_slab": off_slab, "slab_size": slab_size}
+
+
+class SlabCache2635(SlabCache):
+    """A SLAB cache with the geometry of Linux 2.6.35's mm/slab.c (see :func:`slab_2_6_geometry`).
+
+    The per-cpu arrays, the shared array and the three lists behave as in :class:`SlabCache`;
+    ``enable_cpucache()``'s tunables are the same in 2.6.35.  Objects start after the on-slab
+    management (``s_mem = page + colour + slab_size``).
+
+    >>> cache = SlabCache2635("size-64", 64, kmalloc=True, hwcache_align=True, nr_cpus=1)
+    >>> cache.objs_per_slab, cache.order, cache.management, (cache.limit, cache.batchcount, cache.shared)
+    (59, 0, 'on-slab', (120, 60, 0))
+    """
+
+    def __init__(self, name: str, object_size: int, *args, word: int = 4, **kwargs) -> None:
+        super().__init__(name, object_size, *args, **kwargs)
+        geometry = slab_2_6_geometry(self.size, self.align, word=word, page_size=self.page_size,
+                                     slab_break_order=kwargs.get("slab_max_order", 1),
+                                     max_order=kwargs.get("max_page_order", 10),
+                                     reclaim_account=self.reclaim_account)
+        num = geometry["num"]
+        if not num:
+            raise InvalidArgument(f"kmem_cache_create({name!r}, {object_size}): no slab order fits an object")
+        self.objs_per_slab, self.order, self.leftover = num, geometry["order"], geometry["left_over"]
+        self.management = OFF_SLAB if geometry["off_slab"] else ON_SLAB
+        self.colour = self.leftover // self.colour_off
+        self.freelist_size = geometry["slab_size"]
+        self.obj_offset = 0 if geometry["off_slab"] else geometry["slab_size"]
+        self.free_limit = (1 + self.nr_cpus) * self.batchcount + num
+
+    def __repr__(self) -> str:
+        return f"<kmem_cache {self.name} (SLAB, 2.6.35): size={self.size} order={self.order} num={self.objs_per_slab}>"

@@ -15,6 +15,8 @@ SLOB keeps no per-cache statistics, so a SLOB kernel has no /proc/slabinfo.
 
 from __future__ import annotations
 
+from ..errors import InvalidSize
+
 from bisect import bisect_left
 
 from ..errors import InvariantViolation
@@ -28,7 +30,11 @@ SLOB_RCU_FOOTER = 24          # sizeof(struct slob_rcu): rcu_head (16) + int, pa
 
 
 def slob_units(size: int) -> int:
-    """``SLOB_UNITS()``: whole 2-byte units covering ``size`` bytes."""
+    """``SLOB_UNITS()`` (mm/slob.c, Linux 6.3): whole 2-byte units covering ``size`` bytes (0..2^64 - 1)."""
+    if size.__class__ is not int or not 0 <= size < 1 << 64:
+        from ..validate import in_range
+
+        size = in_range(size, "size", 0, (1 << 64) - 1, InvalidSize)
     return -(-size // SLOB_UNIT)
 
 

@@ -23,7 +23,28 @@ they are off unless ``slab_debug=`` is given on the command line.
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import InvalidArgument, InvalidSize
+from ..validate import in_range, power_of_two
+
+#: Bounds of the calculators' arguments: a size_t, the kit's page sizes and orders (as the presets)
+SIZE_MAX = (1 << 64) - 1
+OBJECT_MAX = 1 << 40
+
+
+def _page_size(page_size) -> int:
+    return power_of_two(page_size, "page_size", 1024, 1 << 16)
+
+
+def _order(order, what: str = "order") -> int:
+    return in_range(order, what, 0, 20)
+
+
+def _flag(value, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{what} {value!r:.40} is not a bool; accepted: True or False")
+    return value
 
 __all__ = ["WORD", "MAX_OBJS_PER_PAGE", "MIN_PARTIAL", "MAX_PARTIAL", "PAGE_ALLOC_COSTLY_ORDER", "ENOSYS",
            "fls", "ilog2", "get_order", "order_objects", "calc_slab_order", "slub_min_objects",
@@ -42,17 +63,21 @@ ENOSYS = 38
 
 
 def fls(x: int) -> int:
-    """``fls()``: the 1-based position of the highest set bit, 0 for 0 (``fls(1) == 1``)."""
-    return int(x).bit_length()
+    """``fls()``/``fls64()``: the 1-based position of the highest set bit, 0 for 0 (``fls(1) == 1``)."""
+    return in_range(x, "fls() argument", 0, SIZE_MAX).bit_length()
 
 
 def ilog2(x: int) -> int:
-    """``ilog2()`` of a positive integer."""
-    return int(x).bit_length() - 1
+    """``ilog2()`` (include/linux/log2.h) of a positive integer up to 2^64 - 1."""
+    return in_range(x, "ilog2() argument", 1, SIZE_MAX).bit_length() - 1
 
 
 def align_up(value: int, align: int) -> int:
-    """``ALIGN(value, align)`` for a power-of-two ``align``."""
+    """``ALIGN(value, align)`` (include/linux/align.h) for a power-of-two ``align``."""
+    if value.__class__ is not int or align.__class__ is not int or not 0 <= value <= SIZE_MAX or align <= 0 \
+            or align & (align - 1):
+        value = in_range(value, "ALIGN() value", 0, SIZE_MAX)
+        align = power_of_two(align, "ALIGN() alignment", 1, 1 << 32)
     return (value + align - 1) & ~(align - 1)
 
 
@@ -62,14 +87,15 @@ def get_order(size: int, page_size: int = 4096) -> int:
     >>> get_order(4096), get_order(4097), get_order(8193)
     (0, 1, 2)
     """
-    shift = ilog2(page_size)
-    return fls((int(size) - 1) >> shift)
+    size = in_range(size, "get_order() size", 1, SIZE_MAX, InvalidSize)   # get_order(0) is undefined in C
+    shift = ilog2(_page_size(page_size))
+    return fls((size - 1) >> shift)
 
 
 def order_objects(order: int, size: int, page_size: int = 4096) -> int:
     """``order_objects()``: how many objects of ``size`` bytes fit in a slab of ``2**order`` pages."""
     _check_positive(size, "object size")
-    return (page_size << order) // size
+    return (_page_size(page_size) << _order(order)) // size
 
 
 def calc_slab_order(size: int, min_order: int, max_order: int, fract_leftover: int,
@@ -78,6 +104,10 @@ def calc_slab_order(size: int, min_order: int, max_order: int, fract_leftover: i
 
     Returns ``max_order + 1`` when no order qualifies, as the kernel's loop does.
     """
+    _check_positive(size, "object size")
+    min_order, max_order = _order(min_order, "min_order"), _order(max_order, "max_order")
+    fract_leftover = in_range(fract_leftover, "fract_leftover", 1, 1 << 16)
+    page_size = _page_size(page_size)
     order = min_order
     while order <= max_order:
         slab_size = page_size << order
@@ -96,7 +126,9 @@ def slub_min_objects(nr_cpus: int, nr_cpu_ids: int | None = None) -> int:
     >>> [slub_min_objects(n) for n in (1, 2, 4, 8, 16, 64)]
     [8, 12, 16, 20, 24, 32]
     """
-    _check_positive(nr_cpus, "nr_cpus", unit="CPUs")
+    nr_cpus = in_range(nr_cpus, "nr_cpus (present CPUs)", 1, 8192)
+    if nr_cpu_ids is not None:
+        nr_cpu_ids = in_range(nr_cpu_ids, "nr_cpu_ids (possible CPUs)", 1, 8192)
     if nr_cpus <= 1 and nr_cpu_ids is not None:
         nr_cpus = nr_cpu_ids
     return 4 * (fls(nr_cpus) + 1)
@@ -129,6 +161,10 @@ def calculate_order(size: int, *, nr_cpus: int, page_size: int = 4096, min_order
     [0, 0, 1, 2, 3, 3, 3, 3]
     """
     _check_positive(size, "object size")
+    page_size, max_page_order = _page_size(page_size), _order(max_page_order, "max_page_order")
+    min_order, max_order = _order(min_order, "min_order"), _order(max_order, "max_order")
+    min_objects = in_range(min_objects, "min_objects", 0, MAX_OBJS_PER_PAGE)
+    nr_cpus = in_range(nr_cpus, "nr_cpus (present CPUs)", 1, 8192)
     if not min_objects:
         min_objects = slub_min_objects(nr_cpus, nr_cpu_ids)
     max_objects = max(order_objects(max_order, size, page_size), 1)
@@ -157,6 +193,11 @@ def calculate_alignment(align: int, size: int, *, hwcache_align: bool = False, c
     >>> calculate_alignment(0, 20, hwcache_align=True)
     32
     """
+    align = in_range(align, "align", 0, 1 << 26)
+    size = in_range(size, "object size", 1, OBJECT_MAX, InvalidSize)
+    hwcache_align = _flag(hwcache_align, "hwcache_align")
+    cache_line_size = power_of_two(cache_line_size, "cache_line_size", 8, 4096)
+    arch_slab_minalign = power_of_two(arch_slab_minalign, "arch_slab_minalign", 1, 4096)
     if hwcache_align:
         ralign = cache_line_size
         while size <= ralign // 2:
@@ -175,7 +216,8 @@ def kmalloc_alignment(size: int, *, arch_kmalloc_minalign: int = 8) -> int:
     >>> kmalloc_alignment(96), kmalloc_alignment(192), kmalloc_alignment(256)
     (32, 64, 256)
     """
-    return max(arch_kmalloc_minalign, size & -size)
+    size = in_range(size, "object size", 1, OBJECT_MAX, InvalidSize)
+    return max(power_of_two(arch_kmalloc_minalign, "arch_kmalloc_minalign", 1, 4096), size & -size)
 
 
 def slab_sizes(object_size: int, *, align: int, ctor: bool, rcu: bool,
@@ -194,6 +236,8 @@ def slab_sizes(object_size: int, *, align: int, ctor: bool, rcu: bool,
     ((256, 192, 192), (192, 176, 192))
     """
     _check_positive(object_size, "object size")
+    align = power_of_two(align, "align", 1, 1 << 26)
+    ctor, rcu = _flag(ctor, "ctor"), _flag(rcu, "rcu")
     if freeptr_offset is not None:
         if not rcu or isinstance(freeptr_offset, bool) or not isinstance(freeptr_offset, int) \
                 or not 0 <= freeptr_offset < object_size or freeptr_offset % WORD:
@@ -214,13 +258,15 @@ def slab_sizes(object_size: int, *, align: int, ctor: bool, rcu: bool,
 
 
 def min_partial(size: int) -> int:
-    """``s->min_partial``: ``ilog2(size) / 2`` clamped to ``MIN_PARTIAL..MAX_PARTIAL`` (5..10)."""
+    """``s->min_partial`` (``do_kmem_cache_create()``, mm/slub.c, 6.18): ``ilog2(size) / 2`` clamped to
+    ``MIN_PARTIAL..MAX_PARTIAL`` (5..10)."""
     return max(MIN_PARTIAL, min(MAX_PARTIAL, ilog2(size) // 2))
 
 
 def cpu_partial_objects(size: int, page_size: int = 4096) -> int:
-    """``set_cpu_partial()``: the per-cpu partial target in objects (sysfs ``cpu_partial``)."""
-    if size >= page_size:
+    """``set_cpu_partial()`` (mm/slub.c, 6.18): the per-cpu partial target in objects (sysfs ``cpu_partial``)."""
+    size = in_range(size, "object size", 0, SIZE_MAX, InvalidSize)
+    if size >= _page_size(page_size):
         return 6
     if size >= 1024:
         return 24
@@ -230,12 +276,16 @@ def cpu_partial_objects(size: int, page_size: int = 4096) -> int:
 
 
 def cpu_partial_slabs(cpu_partial: int, objects_per_slab: int) -> int:
-    """``slub_set_cpu_partial()``: ``DIV_ROUND_UP(cpu_partial * 2, objects)`` slabs per cpu."""
+    """``slub_set_cpu_partial()`` (mm/slub.c, 6.18): ``DIV_ROUND_UP(cpu_partial * 2, objects)`` slabs per cpu."""
+    cpu_partial = in_range(cpu_partial, "cpu_partial", 0, 1 << 20)
+    objects_per_slab = in_range(objects_per_slab, "objects per slab", 1, MAX_OBJS_PER_PAGE)
     return -(-cpu_partial * 2 // objects_per_slab)
 
 
 def _check_positive(value, what: str, unit: str = "bytes") -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidSize(f"{what} {value!r} is not an integer number of {unit}")
-    if value <= 0:
-        raise InvalidArgument(f"{what} {value} must be a positive number of {unit}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidSize(f"{what} {value!r:.60} is not an integer number of {unit}; accepted: 1..{OBJECT_MAX:,}")
+    if not 0 < value <= OBJECT_MAX:
+        shown = f"{int(value):,}" if abs(value) < 10 ** 30 else "a huge number"
+        raise InvalidArgument(f"{what} {shown} out of range; accepted: a positive number of {unit} up to "
+                              f"{OBJECT_MAX:,} (1 TiB)")

@@ -18,9 +18,9 @@ allocation finds no room.
 
 Addresses are x86-64's (VMALLOC_START 0xffffc90000000000, 32 TiB, 4-level paging, no KASLR: see
 :mod:`..presets`); another window can be given (the module loader uses one for i386).  Not
-modelled: the per-node pools of recently freed ranges (6.9+), huge vmalloc mappings
-, the page tables themselves, and the per-vmap-node order of /proc/vmallocinfo (6.9+) and
-``%pS`` callers with offsets (lines come in address order, callers by name).
+modelled: the per-node pools of recently freed ranges (6.9+) and the page tables themselves.
+/proc/vmallocinfo lists the areas vmap node by vmap node (6.9+); a caller prints as given (the
+model has no kallsyms to turn a return address into ``%pS``'s ``symbol+0xoff/0xsize``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..slab.kmalloc import check_size
 from ..slab.slub_sizes import align_up, fls
 from ..units import format_size
 
-__all__ = ["VmallocSpace", "VmArea", "kvmalloc", "kvfree"]
+__all__ = ["VmallocSpace", "VmArea", "kvmalloc", "kvfree", "format_vmallocinfo_line"]
 
 _NESTED_KEEP = frozenset(("__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_HIGH", "__GFP_IO", "__GFP_FS",
                           "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_MEMALLOC",
@@ -391,26 +391,57 @@ class VmallocSpace:
         return max((end - start for start, end in self._free), default=0)
 
     # ------------------------------------------------------------------ /proc/vmallocinfo
+    @property
+    def nr_vmap_nodes(self) -> int:
+        """``nr_vmap_nodes`` of ``vmap_init_nodes()`` (mm/vmalloc.c, Linux 6.9 to 6.18): on 64-bit,
+        ``clamp(num_possible_cpus(), 1, 128)`` nodes when that is above 1; on 32-bit one node."""
+        if self.pointer_size == 4:
+            return 1
+        return min(max(int(self.machine.config.nr_cpus), 1), 128)
+
+    @property
+    def vmap_zone_size(self) -> int:
+        """``vmap_zone_size = (1 << 4) * PAGE_SIZE``: an address belongs to node
+        ``(addr / vmap_zone_size) % nr_vmap_nodes`` (``addr_to_node_id()``, Linux 6.9+)."""
+        return 16 * self.page_size
+
+    def vmap_node(self, addr: int) -> int:
+        """``addr_to_node_id()`` (mm/vmalloc.c, Linux 6.18): which vmap node keeps the area at ``addr``."""
+        addr = as_int(addr, "addr", "a virtual address")
+        return (addr // self.vmap_zone_size) % self.nr_vmap_nodes
+
     def render_vmallocinfo(self) -> str:
-        """/proc/vmallocinfo (``vmalloc_info_show()``), with real addresses instead of hashed %pK."""
-        width = self.width
+        """/proc/vmallocinfo as ``vmalloc_info_show()`` (mm/vmalloc.c, Linux 6.18) prints it.
+
+        Node by node (``vmap_nodes[0 .. nr_vmap_nodes - 1]``, see :meth:`vmap_node`), each node's
+        busy areas in address order, then ``show_purge_info()``: every node's lazily freed areas
+        as ``unpurged vm_area``.  A line is ``"0x%pK-0x%pK %7ld"``, `` %pS`` of the caller,
+        `` pages=%d``, `` phys=%pa``, the flags, `` vpages``, then ``show_numa_info()``'s
+        `` N0=%u``.  Addresses are the real ones (``%pK`` with kptr_restrict 1, read as root).  The
+        model has no kallsyms: a caller given as ``"name+0xoff/0xsize [module]"`` prints as given,
+        a bare name as the name alone.
+        """
+        nodes = self.nr_vmap_nodes
+        zone = self.vmap_zone_size
         out = []
-        for area in self.areas():
-            line = f"0x{area.addr:0{width}x}-0x{area.addr + area.size:0{width}x} {area.size:7d} {area.caller}"
-            if area.pages:
-                line += f" pages={len(area.pages)}"
-            if area.ioremap:                               # s_show(): " phys=%pa" then " ioremap"
-                line += f" phys=0x{area.phys_addr:0{width}x} ioremap"
-            else:
-                line += " vmalloc"
-            if area.vpages:
-                line += " vpages"
-            if self.numa and area.pages:
-                line += f" N0={len(area.pages)}"
-            out.append(line + "\n")
-        for area in self._lazy:
-            out.append(f"0x{area.addr:0{width}x}-0x{area.addr + area.size:0{width}x} {area.size:7d} unpurged vm_area\n")
+        for node in range(nodes):
+            for area in self.areas():
+                if (area.addr // zone) % nodes == node:
+                    out.append(self._vmallocinfo_line(area))
+        for node in range(nodes):
+            for area in sorted(self._lazy, key=lambda a: a.addr):
+                if (area.addr // zone) % nodes == node:
+                    out.append(format_vmallocinfo_line(area.addr, area.addr + area.size, area.size,
+                                                       "unpurged vm_area", width=self.width))
         return "".join(out)
+
+    def _vmallocinfo_line(self, area: "VmArea") -> str:
+        flags = ("ioremap",) if area.ioremap else ("vmalloc",)
+        return format_vmallocinfo_line(area.addr, area.addr + area.size, area.size, area.caller,
+                                       pages=len(area.pages), phys=area.phys_addr if area.ioremap else 0,
+                                       flags=flags, vpages=area.vpages,
+                                       numa={0: len(area.pages)} if self.numa and area.pages else None,
+                                       width=self.width)
 
     def check_invariants(self) -> None:
         spans = sorted([(a.addr, a.addr + a.size, "busy") for a in self._busy.values()]
@@ -472,6 +503,55 @@ def _insert_range(free: list[list[int]], addr: int, size: int) -> None:
     if i > 0 and free[i - 1][1] == free[i][0]:
         free[i - 1][1] = free[i][1]
         del free[i]
+
+
+def format_vmallocinfo_line(start: int, end: int, size: int, caller: str | None = None, *, pages: int = 0,
+                            phys: int = 0, flags=(), vpages: bool = False, numa: dict | None = None,
+                            width: int = 16) -> str:
+    r"""One line of /proc/vmallocinfo as ``vmalloc_info_show()`` (mm/vmalloc.c, Linux 6.18) prints it.
+
+    ``"0x%pK-0x%pK %7ld"``; `` %pS`` (the caller, as given); `` pages=%d`` if any; `` phys=%pa`` if
+    set (``%pa``: 0x and the full width of phys_addr_t); the flags in the kernel's order
+    (ioremap, sparse, vmalloc, vmap, user, dma-coherent); `` vpages``; ``show_numa_info()``'s
+    `` N%u=%u`` per node with pages.  A ``caller`` of ``"unpurged vm_area"`` or ``"vm_map_ram"`` is
+    the line of a vmap area without a vm_struct.
+
+    >>> format_vmallocinfo_line(0xffffc90000000000, 0xffffc90000005000, 20480, "alloc_large_system_hash+0x17b/0x270",
+    ...                         pages=4, flags=("vmalloc",), numa={0: 4})
+    '0xffffc90000000000-0xffffc90000005000   20480 alloc_large_system_hash+0x17b/0x270 pages=4 vmalloc N0=4\n'
+    """
+    if start.__class__ is not int or end.__class__ is not int or size.__class__ is not int \
+            or pages.__class__ is not int or phys.__class__ is not int or width not in (8, 16):
+        from ..validate import in_range
+
+        start, end = in_range(start, "start", 0, (1 << 64) - 1), in_range(end, "end", 0, (1 << 64) - 1)
+        size, pages = in_range(size, "size", 0, (1 << 64) - 1), in_range(pages, "pages", 0, 1 << 52)
+        phys = in_range(phys, "phys", 0, (1 << 64) - 1)
+        if width not in (8, 16) or isinstance(width, bool):
+            raise InvalidArgument(f"width {width!r:.20}: accepted: 8 (32-bit) or 16 (64-bit) hex digits")
+    if caller is not None and (not isinstance(caller, str) or len(caller) > 200 or "\n" in caller):
+        raise InvalidArgument(f"caller {caller!r:.40}: accepted: None or a symbol text of one line")
+    if not isinstance(flags, (tuple, list)) or not all(isinstance(flag, str) for flag in flags):
+        raise InvalidArgument(f"flags {flags!r:.40}: accepted: a tuple of flag names such as ('vmalloc',)")
+    if not isinstance(vpages, bool):
+        raise InvalidArgument(f"vpages {vpages!r:.20}: accepted: True or False")
+    if numa is not None and (not isinstance(numa, dict) or not all(
+            n.__class__ is int and c.__class__ is int and n >= 0 and c >= 0 for n, c in numa.items())):
+        raise InvalidArgument(f"numa {numa!r:.40}: accepted: None or {{node: pages}} with integers >= 0")
+    line = f"0x{start:0{width}x}-0x{end:0{width}x} {size:7d}"
+    if caller:
+        line += f" {caller}"
+    if pages:
+        line += f" pages={pages}"
+    if phys:
+        line += f" phys=0x{phys:0{16 if width == 16 else 8}x}"
+    order = ("ioremap", "sparse", "vmalloc", "vmap", "user", "dma-coherent")
+    line += "".join(f" {flag}" for flag in order if flag in flags)
+    if vpages:
+        line += " vpages"
+    if numa:
+        line += "".join(f" N{node}={count}" for node, count in sorted(numa.items()) if count)
+    return line + "\n"
 
 
 def kvmalloc(machine, size: int, gfp="GFP_KERNEL") -> int:

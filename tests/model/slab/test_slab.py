@@ -152,9 +152,11 @@ def test_kzalloc_and_events(machine):
     slab_events = [e for e in seen if not e.kind.startswith("mm_")]   # the buddy's own events come first
     assert [e.kind for e in seen if e.kind == "mm_page_alloc"] == ["mm_page_alloc"]
     assert [format_event(e) for e in slab_events] == [
-        "slab_new: cache=kmalloc-64 pfn=0x0 order=0 objects=64",
-        f"kmalloc: ptr={ptr:#x} bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL|__GFP_ZERO node=0 accounted=false",
-        f"kfree: ptr={ptr:#x}"]
+        "# model: slab_new: cache=kmalloc-64 pfn=0x0 order=0 objects=64  "
+        "[new slab (no tracepoint; its pages' mm_page_alloc is above)]",
+        f"kmalloc: call_site=0x0 ptr={ptr:016x} bytes_req=40 bytes_alloc=64 gfp_flags=GFP_KERNEL|__GFP_ZERO node=-1 "
+        "accounted=false",
+        f"kfree: call_site=0x0 ptr={ptr:016x}"]
 
 
 def test_kmem_cache_lifecycle(machine):
@@ -166,15 +168,15 @@ def test_kmem_cache_lifecycle(machine):
     objs = [slab.kmem_cache_alloc(cache) for _ in range(13)]
     assert objs[1] - objs[0] == 640 and objs[12] == PAGE_OFFSET + 0x2000
     first = next(e for e in seen if e.kind == "kmem_cache_alloc")
-    assert format_event(first) == (f"kmem_cache_alloc: ptr={objs[0]:#x} name=task_like bytes_req=600 "
-                                   "bytes_alloc=640 gfp_flags=GFP_KERNEL node=0 accounted=false")
+    assert format_event(first) == (f"kmem_cache_alloc: call_site=0x0 ptr={objs[0]:016x} name=task_like bytes_req=600 "
+                                   "bytes_alloc=640 gfp_flags=GFP_KERNEL node=-1 accounted=false")
     assert procfs.parse_slabinfo(procfs.render_slabinfo(machine))["task_like"] == {
         "active_objs": 24, "num_objs": 24, "objsize": 640, "objperslab": 12, "pagesperslab": 2,
         "active_slabs": 2, "num_slabs": 2}
     slab.kfree(objs[0])                                          # kfree() of a kmem_cache object is allowed
     for obj in objs[1:]:
         slab.kmem_cache_free(cache, obj)
-    assert format_event(seen[-1]) == f"kmem_cache_free: ptr={objs[12]:#x} name=task_like"
+    assert format_event(seen[-1]) == f"kmem_cache_free: call_site=0x0 ptr={objs[12]:016x} name=task_like"
     slab.kmem_cache_destroy(cache)
     assert "task_like" not in procfs.render_slabinfo(machine)
     assert machine.zone("Normal").nr_free_pages == machine.zone("Normal").managed_pages
