@@ -12,9 +12,10 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 
 __version__ = "0.1.0"
 
-_LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab")}
+_LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab",
+                                                     "SideBySide")}
 
-__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "memparse", "format_size",
+__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "SideBySide", "memparse", "format_size",
            "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
 

@@ -4,6 +4,7 @@ from .boot_lab import BootLab
 from .buddy_lab import BuddyLab
 from .contiguity_lab import ContiguityLab
 from .rtos_lab import RtosLab
+from .side_by_side import SideBySide
 from .slab_lab import SlabLab
 
-__all__ = ["BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab"]
+__all__ = ["BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "SideBySide"]

@@ -312,7 +312,7 @@ class HasHistory:
                 except InvalidOperation as error:
                     raise InvalidOperation(f"line {number} ('{op[:60]}'): {error}") from None
         except InvalidOperation as error:
-            accepted = "" if "accepted" in str(error) else f"; accepted: {self.accepted_ops}"
+            accepted = "" if self.accepted_ops in str(error) else f"; accepted: {self.accepted_ops}"
             self._say(f"not loaded, the lab is unchanged: {error}{accepted}", error=True)
             return False
         history = self.history

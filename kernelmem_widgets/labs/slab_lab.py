@@ -460,8 +460,8 @@ class SlabLab(HasHistory, SaysWhatHappened, widgets.VBox):
         try:
             self._parse_one(words[0], words[1:])
         except (InvalidOperation, ValueError) as error:
-            raise InvalidOperation(str(error) if "accepted" in str(error) else f"{error}; accepted: {SLAB_OPS}") \
-                from None
+            raise InvalidOperation(str(error) if SLAB_OPS in str(error) else
+                                   f"{error}; operations accepted: {SLAB_OPS}") from None
 
     def _play(self, op: str) -> None:
         words = op.split()
