@@ -128,8 +128,8 @@ class HasHistory:
     def _reboot_lab(self) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def _reboot_machine(self) -> None:
-        """``machine.reset()``, and forget the vmalloc windows and module loaders of the old boot.
+    def _reboot_machine(self, cmdline: str | None = None) -> None:
+        """``machine.reset()`` (``machine.reboot(cmdline)`` with a command line), and forget the vmalloc windows and module loaders of the old boot.
 
         ``Machine.reset()`` keeps every registered holder (a workload may go on after a reboot), so
         the old machine-wide vmalloc space and the lab's module loaders, which nobody can reach any
@@ -140,7 +140,10 @@ class HasHistory:
 
         machine = self.machine
         before = [holder for holder in machine._holders if isinstance(holder, (VmallocSpace, ModuleLoader))]
-        machine.reset()
+        if cmdline is None:
+            machine.reset()
+        else:
+            machine.reboot(cmdline)
         for holder in before:
             machine.remove_holder(holder)
 
