@@ -339,3 +339,51 @@ def test_side_by_side_refuses_what_it_cannot_mirror():
         SideBySide(lab, BuddyLab(machine))
     with pytest.raises(InvalidArgument, match="titles"):
         SideBySide(lab, buddy(), titles="a b")
+
+
+# ---------------------------------------------------------------------- the other labs inherit it
+def boot_lab():
+    from kernelmem_widgets import BootLab
+    return BootLab(Machine.preset("linux-6.18-x86_64", ram="2G", e820=True))
+
+
+def contiguity_lab():
+    from kernelmem_widgets import ContiguityLab
+    return ContiguityLab(Machine.preset("linux-6.18-x86_64", ram="256M"))
+
+
+def rtos_lab():
+    from kernelmem_widgets import RtosLab
+    return RtosLab(seed=0)
+
+
+def model_of(lab):
+    if hasattr(lab, "machine"):
+        return state_digest(lab.machine), list(getattr(lab, "held", []))
+    return state_digest(lab.heap), list(lab.held), lab.stepper.position
+
+
+@pytest.mark.parametrize("make, ops, garbage", [
+    (boot_lab, ["boot mem=1G", "map ioremap 0x40000000 1G", "map ioremap_wc 0xfd000000 16M", "unmap",
+                "map memremap(MEMREMAP_WB) 0x1000 4K"], "map ioremap 0x1000 zz"),
+    (contiguity_lab, ["run sequential 4M 4096", "mmap 4M", "touch", "fork", "child-write", "write", "munmap",
+                      "mmap 2M thp=never", "write", "run random 2M 64 cpu=haswell"], "touch it"),
+    (rtos_lab, ["step 5", "get pool-32", "allocator TLSF", "step 3", "run", "create allocator=partitions ram=32768",
+                "step 7"], "create ram=12"),
+], ids=["boot", "contiguity", "rtos"])
+def test_every_lab_replays_exports_and_loads(make, ops, garbage):
+    lab = make()
+    states = [model_of(lab)]
+    for op in ops:
+        assert lab.load_ops(lab.export_ops() + "\n" + op), lab.status_text     # load appends one operation
+        states.append(model_of(lab))
+    assert len(lab.history) == len(ops)
+    for position in (3, 0, len(ops), 1, len(ops) - 1, 2):
+        assert lab.goto(position), lab.status_text
+        assert model_of(lab) == states[position], f"step {position}"
+    lab.goto(len(ops))
+    other = make()
+    assert other.load_ops(lab.export_ops()) and model_of(other) == states[-1]
+    assert not other.load_ops("\n".join(ops[:2] + [garbage]))
+    assert other.status_text.startswith(f"not loaded, the lab is unchanged: line 3 ('{garbage}')")
+    assert other.accepted_ops in other.status_text and model_of(other) == states[-1]
