@@ -282,7 +282,7 @@ class HasHistory:
         before = self._recorded
         try:
             self._play(op)
-        except KernelMemError as error:
+        except (KernelMemError, ValueError) as error:
             self._say(f"{op}: {error}", error=True)
             return False
         return self._recorded > before

@@ -406,9 +406,9 @@ class BuddyLab(HasHistory, SaysWhatHappened, widgets.VBox):
         if verb == "age":
             self.age(int(args[0]))
         elif verb == "alloc":
-            self.allocate(int(args[0], 0), args[1] if len(args) > 1 else "GFP_KERNEL")
+            self.allocate(_op_number(args[0]), args[1] if len(args) > 1 else "GFP_KERNEL")
         elif verb == "free":
-            self.free(int(args[0], 16 if args[0][:2].lower() == "0x" else 10), int(args[1], 0))
+            self.free(_op_number(args[0]), _op_number(args[1]))
         elif verb == "compact" and not args:
             self.compact()
         elif verb == "reset":
@@ -611,6 +611,11 @@ class BuddyLab(HasHistory, SaysWhatHappened, widgets.VBox):
             self._say(f"pfn {pfn:#x} is free, inside the free order-{free[1]} block at {free[0]:#x}")
         else:
             self._say(f"pfn {pfn:#x} is allocated, but not by you (the aging workload), or reserved")
+
+
+def _op_number(word: str) -> int:
+    """A number of an operation ``parse_op()`` accepted: decimal (``010`` is ten) or 0x hex."""
+    return int(word[2:], 16) if word[:2].lower() == "0x" else int(word, 10)
 
 
 def _event_loop_running() -> bool:

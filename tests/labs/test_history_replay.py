@@ -387,3 +387,10 @@ def test_every_lab_replays_exports_and_loads(make, ops, garbage):
     assert not other.load_ops("\n".join(ops[:2] + [garbage]))
     assert other.status_text.startswith(f"not loaded, the lab is unchanged: line 3 ('{garbage}')")
     assert other.accepted_ops in other.status_text and model_of(other) == states[-1]
+
+
+def test_a_loaded_session_is_recorded_in_the_lab_s_own_words():
+    lab = BuddyLab(Machine.preset("linux-6.18-tiny"))
+    assert lab.load_ops("alloc 03\nalloc 0x2 GFP_DMA   # a comment\nfree 0X0 03\nage 0010")
+    assert lab.history.ops == ["alloc 3 GFP_KERNEL", "alloc 2 GFP_DMA", "free 0x0 3", "age 10"]
+    assert lab.status_text.startswith("loaded 4 operations: step 4 of 4; aged the machine (seed 0): 10 steps")
