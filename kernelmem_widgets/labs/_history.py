@@ -28,6 +28,7 @@ operations to the state on display, which is the same thing.
 from __future__ import annotations
 
 import asyncio
+import copy
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable
 
@@ -118,6 +119,11 @@ class HasHistory:
     history_controls: object
     status_text: str
 
+    #: Checkpoints (opt-in): the lab attributes saved with the machine's state, and the verbs after
+    #: which one is taken (``("age",)``); moving back then replays from the nearest checkpoint.
+    _checkpoint_attrs: tuple[str, ...] = ()
+    _checkpoint_after: tuple[str, ...] = ()
+
     # ------------------------------------------------------------------ the contract (a lab provides these)
     def _check_op(self, op: str) -> None:  # pragma: no cover - every lab overrides it
         raise NotImplementedError
@@ -166,6 +172,7 @@ class HasHistory:
         self._replaying = False
         self._recorded = 0
         self._record_listeners: list[Callable[[str], None]] = []
+        self._checkpoints: dict[int, tuple] = {}
         rng = getattr(self, "_rng", None)
         self._boot_rng_state = None if rng is None else rng.bit_generator.state
         self.history_controls = HistoryControls(self)
@@ -182,7 +189,10 @@ class HasHistory:
         if self._replaying:
             return
         rng = getattr(self, "_rng", None)
+        self._drop_checkpoints(after=self.history.position)
         self.history.append(HistoryEntry(op, None if rng is None else rng.bit_generator.state))
+        if op.split()[0] in self._checkpoint_after:
+            self._take_checkpoint()
         for listener in list(self._record_listeners):
             listener(op)
         if "history_controls" in self.__dict__:
@@ -202,6 +212,7 @@ class HasHistory:
         op = history.entries[history.position - 1].op
         self._goto(history.position - 1)
         del history.entries[history.position:]
+        self._drop_checkpoints(after=history.position)
         self._after_move(f"undid '{op}'")
         return True
 
@@ -252,6 +263,8 @@ class HasHistory:
         """Replay to ``position``: from boot going back, from the state on display going forward."""
         history = self.history
         start = history.position if position > history.position else 0
+        if start == 0:
+            start = max((at for at in self._checkpoints if at <= position), default=0)
         bus = self._history_bus()
         self._replaying = True
         try:
@@ -259,6 +272,8 @@ class HasHistory:
                 self._replay(start, position)
             else:
                 with bus.batch("history"):
+                    if start and start != history.position:
+                        self._restore_checkpoint(start)
                     self._replay(start, position)
         finally:
             self._replaying = False
@@ -267,6 +282,45 @@ class HasHistory:
         state = self._boot_rng_state if entry is None else entry.rng_state
         if state is not None:
             self._rng.bit_generator.state = state
+
+    # ------------------------------------------------------------------ checkpoints (opt-in)
+    def _take_checkpoint(self) -> None:
+        """Save the machine and the lab's ``_checkpoint_attrs`` at the position on display."""
+        if not self._checkpoint_attrs or not self._can_checkpoint():
+            return
+        self._checkpoints[self.history.position] = copy.deepcopy(self._checkpoint_state(), self._live_memo())
+
+    def _restore_checkpoint(self, position: int) -> None:
+        machine = self.machine
+        state, attrs = copy.deepcopy(self._checkpoints[position], self._live_memo())
+        self._before_restore()
+        machine.__dict__.clear()
+        machine.__dict__.update(state)
+        for name, value in attrs.items():
+            setattr(self, name, value)
+        self._after_restore()
+        machine.bus.emit("history_checkpoint", position=position)   # every view redraws at the batch's end
+
+    def _checkpoint_state(self) -> tuple:
+        return self.machine.__dict__, {name: getattr(self, name) for name in self._checkpoint_attrs}
+
+    def _live_memo(self) -> dict:
+        """What a checkpoint shares with the live lab instead of copying: the machine, its bus and trace."""
+        machine = self.machine
+        return {id(machine): machine, id(machine.bus): machine.bus, id(machine._trace): machine._trace, id(self): self}
+
+    def _drop_checkpoints(self, *, after: int) -> None:
+        for at in [at for at in self._checkpoints if at > after]:
+            del self._checkpoints[at]
+
+    def _can_checkpoint(self) -> bool:
+        return True
+
+    def _before_restore(self) -> None:
+        """A lab's objects subscribed to the bus stop following it (their restored copies take over)."""
+
+    def _after_restore(self) -> None:
+        """Subscribe the restored copies of what followed the bus."""
 
     def _replay(self, start: int, position: int) -> None:
         if start == 0:
@@ -325,6 +379,7 @@ class HasHistory:
         try:
             with (bus.batch("load") if bus is not None else _nothing()):
                 self._reboot_lab()
+                old_checkpoints, self._checkpoints = self._checkpoints, {}
                 history.entries, history.position, history.base = [], 0, 0
                 for number, op in lines:
                     if not self._played(op):
@@ -332,6 +387,7 @@ class HasHistory:
                         break
                 if failed:
                     history.entries, history.position = old_entries, 0
+                    self._checkpoints = old_checkpoints
                     self._replaying = True
                     try:
                         self._replay(0, old_position)

@@ -387,6 +387,22 @@ class BuddyLab(HasHistory, SaysWhatHappened, widgets.VBox):
         return results
 
     # ------------------------------------------------------------------ the history's contract (._history)
+    _checkpoint_attrs = ("held", "_workload", "_rng")
+    _checkpoint_after = ("age",)
+
+    def _can_checkpoint(self) -> bool:
+        machine = self.machine      # the slab and DMA layers key dicts by id() or follow the bus: replay those
+        return machine._slab is None and machine._dma is None and machine._vmalloc is None
+
+    def _before_restore(self) -> None:
+        if self._workload is not None:
+            self._workload._unsubscribe()
+
+    def _after_restore(self) -> None:
+        if self._workload is not None:
+            self._workload._unsubscribe = self.machine.bus.subscribe(self._workload._follow_migration)
+        self._refresh_block_choice()
+
     def _check_op(self, op) -> None:
         """Read one operation of :data:`BUDDY_OPS` (raise ``InvalidOperation``; nothing changes)."""
         words = str(op).split() if isinstance(op, str) else None

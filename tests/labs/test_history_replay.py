@@ -53,6 +53,8 @@ def play(lab, session):
 def test_every_step_of_the_history_replays_to_exactly_that_state(make, session):
     lab = make()
     states = play(lab, session)
+    if make is buddy:
+        assert list(lab._checkpoints) == [2], "a checkpoint after the aging: moving back replays from there"
     for position in (3, 0, len(session), 1, 5, 2, len(session) - 1, 4, 6, 7, len(session)):
         assert lab.goto(position), lab.status_text
         assert lab_state(lab) == states[position], f"step {position}"
