@@ -419,7 +419,8 @@ class HasHistory:
         controls = self.__dict__.get("history_controls")
         if controls is not None and controls.explanation.value != level:
             controls.explanation.value = level
-        self._say(self.status_full_text, brief=getattr(self, "_status_brief", None))
+        self._say(self.status_full_text, error=getattr(self, "_status_error", False),
+                  brief=getattr(self, "_status_brief", None))
 
     def _say(self, text: str, *, error: bool = False, brief: str | None = None) -> None:
         """The status line at the lab's explanation level; ``brief`` overrides the first-clause cut."""
