@@ -13,14 +13,12 @@ from .model import (AllocationError, BadPageState, InvalidArgument, KernelMemErr
 __version__ = "0.1.0"
 
 _LAZY = {name: "kernelmem_widgets.labs" for name in ("BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab",
-                                                      "DmaLab")}
-_LAZY["HighmemLab"] = "kernelmem_widgets.labs"
+                                                      "DmaLab", "HighmemLab", "SideBySide")}
 
-__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "DmaLab", "memparse",
-           "format_size",
+__all__ = ["Machine", "Zone", "BuddyLab", "SlabLab", "BootLab", "ContiguityLab", "RtosLab", "DmaLab", "HighmemLab",
+           "SideBySide", "memparse", "format_size",
            "KernelMemError", "InvalidArgument",
            "AllocationError", "BadPageState", "__version__"]
-__all__ += ["HighmemLab"]
 
 
 def __getattr__(name: str):

@@ -19,9 +19,13 @@ from ..model.units import format_size, memparse
 from ..views.controls import action_button, status_line
 from ..views.ioremap_view import IoremapView
 from ..views.physical_map import PhysicalMap
+from ._history import HasHistory
 from ._status import SaysWhatHappened
 
-__all__ = ["BootLab", "MAP_CALLS"]
+__all__ = ["BootLab", "MAP_CALLS", "BOOT_OPS"]
+
+#: The operations of the boot lab's ``ops``, history, export and load
+BOOT_OPS = "'boot CMDLINE', 'map CALL PHYS SIZE' (CALL one of MAP_CALLS), 'unmap [ADDR]'"
 
 #: What the module panel can call, and the Machine method behind each.
 MAP_CALLS = {"ioremap": "ioremap", "ioremap_cache": "ioremap_cache", "ioremap_wc": "ioremap_wc",
@@ -29,7 +33,7 @@ MAP_CALLS = {"ioremap": "ioremap", "ioremap_cache": "ioremap_cache", "ioremap_wc
              "memremap(MEMREMAP_WC)": "MEMREMAP_WC"}
 
 
-class BootLab(SaysWhatHappened, widgets.VBox):
+class BootLab(HasHistory, SaysWhatHappened, widgets.VBox):
     """Boot a machine with ``mem=``/``memmap=``, then map physical ranges as a driver would.
 
     Parameters
@@ -92,9 +96,12 @@ class BootLab(SaysWhatHappened, widgets.VBox):
         texts.set_title(0, "boot log (dmesg)")
         texts.set_title(1, "/proc/iomem")
         self.texts = texts
+        self._boot_cmdline = machine.cmdline
+        self._init_history(accepted=BOOT_OPS)
         super().__init__(children=[
             widgets.HBox([self.cmdline, self.boot_button]),
             self.status,
+            self.history_controls,
             widgets.HTML("<b>physical address space</b>"), self.physical_map,
             widgets.HTML("<b>module: map a physical range</b>"),
             widgets.HBox([self.call, self.phys, self.size, self.map_button, self.unmap_button]),
@@ -109,6 +116,7 @@ class BootLab(SaysWhatHappened, widgets.VBox):
         self._show_texts()
         for op in ops or ():
             self.run(op)
+        self._history_started()
 
     # ------------------------------------------------------------------ actions (public: notebooks call them)
     def boot(self, cmdline: str) -> bool:
@@ -120,6 +128,7 @@ class BootLab(SaysWhatHappened, widgets.VBox):
             return False
         self.held = []
         self.cmdline.value = cmdline
+        self._record(f"boot {cmdline}".strip())
         boot = self.machine.boot
         self._say(f"booted with '{cmdline}': max_pfn {boot.max_pfn:#x}, "
                   f"{format_size(sum(z.managed_pages for z in self.machine.zones) * self.machine.page_size)} "
@@ -143,6 +152,7 @@ class BootLab(SaysWhatHappened, widgets.VBox):
             self._say(f"{call}({phys}, {size}) failed: {error}" + (f" [kernel: {line}]" if line else ""), error=True)
             return None
         self.held.append(addr)
+        self._record(f"map {call} {phys_addr:#x} {nbytes:#x}")
         mapping = self.machine.ioremap_space.mappings[addr]
         cost = access_cost(mapping.cache_mode, 4096)
         where = "the direct map: no new mapping" if mapping.direct_map else \
@@ -161,8 +171,10 @@ class BootLab(SaysWhatHappened, widgets.VBox):
         if addr not in self.held:
             self._say(f"{addr:#x} is not a mapping this module holds", error=True)
             return
+        newest = addr == self.held[-1]
         self.machine.ioremap_space.iounmap(addr)
         self.held.remove(addr)
+        self._record("unmap" if newest else f"unmap {addr:#x}")
         self._say(f"iounmap({addr:#x}): the virtual range waits on the lazy purge list like a vfree()d one")
         self._show_texts()
 
@@ -175,9 +187,38 @@ class BootLab(SaysWhatHappened, widgets.VBox):
             self.map(words[1], words[2], words[3])
         elif words == ["unmap"]:
             self.unmap()
+        elif len(words) == 2 and words[0] == "unmap":
+            self.unmap(int(words[1], 16))
         else:
             raise InvalidArgument(f"unknown lab operation {op!r}; accepted: 'boot <cmdline>', "
                                   "'map <call> <phys> <size>', 'unmap'")
+
+    # ------------------------------------------------------------------ the history's contract (._history)
+    def _check_op(self, op: str) -> None:
+        from ..model.errors import InvalidOperation
+
+        words = op.split()
+        try:
+            if words and words[0] == "boot":
+                return
+            if len(words) == 4 and words[0] == "map" and words[1] in MAP_CALLS:
+                memparse(words[2]), memparse(words[3])
+                return
+            if words == ["unmap"] or (len(words) == 2 and words[0] == "unmap" and words[1][:2] == "0x"
+                                      and int(words[1], 16) >= 0):
+                return
+        except (KernelMemError, ValueError) as error:
+            raise InvalidOperation(f"cannot read operation {op!r}: {error}; accepted: {BOOT_OPS}") from None
+        raise InvalidOperation(f"cannot read operation {op!r}; accepted: {BOOT_OPS}")
+
+    def _play(self, op: str) -> None:
+        self.run(op)
+
+    def _reboot_lab(self) -> None:
+        self._reboot_machine(self._boot_cmdline)
+        self.held = []
+        self.cmdline.value = self._boot_cmdline
+        self._show_texts()
 
     def _show_texts(self) -> None:
         from ..model.procfs import render_iomem

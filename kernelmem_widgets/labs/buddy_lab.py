@@ -7,6 +7,7 @@ freed (as a program keeps its pointers), and the position in a split walk-throug
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -18,7 +19,8 @@ from ..model.errors import KernelMemError
 from ..model.events import Event
 from ..model.page_alloc.preview import AllocationPreview, allocation_preview
 from ..model.page_alloc.snapshot import free_block_containing
-from ..model.workload import MAX_STEPS, AgingReport, OpResult, Workload, run_ops
+from ..model.errors import InvalidOperation
+from ..model.workload import MAX_STEPS, AgingReport, OpResult, Workload, parse_op, run_ops
 from ..views import FragmentationPlot, FreeListBars, MemoryMap, TraceView
 from ..views._binding import INTERMEDIATE_EVENTS, zone_name_for
 from ..views.controls import (RANDOM_BLOCK, action_button, block_dropdown, block_options, gfp_dropdown,
@@ -27,11 +29,20 @@ from ..views.narration import (describe_allocation, describe_error, describe_fre
                                describe_split_half, describe_split_take)
 from ..views.palette import order_label
 from ._checks import check_lab_args
+from ._history import HasHistory
 from ._status import SaysWhatHappened
 
-__all__ = ["BuddyLab"]
+__all__ = ["BuddyLab", "BUDDY_OPS", "AGE_CHUNK"]
 
 _STEP_LABEL = "step through a split"
+
+#: The operations of the buddy lab's history, export and load (``run_ops`` plays them too)
+BUDDY_OPS = ("'alloc ORDER [GFP]', 'free PFN ORDER' (PFN decimal or 0x hex), 'age STEPS', 'compact [ZONE]', "
+             "'reset'")
+
+#: Steps of aging between two looks at the Stop button (a multiple of the workload's chunk of 1,000
+#: steps, so that aging in pieces draws exactly the numbers one call would)
+AGE_CHUNK = 2000
 
 
 @dataclass
@@ -47,7 +58,7 @@ class _SplitWalk:
         return len(self.preview.halves()) + 2  # take the block, one step per half, allocate
 
 
-class BuddyLab(SaysWhatHappened, widgets.VBox):
+class BuddyLab(HasHistory, SaysWhatHappened, widgets.VBox):
     """Allocate, free, split, age, compact and reset one machine, and watch one zone change.
 
     Parameters
@@ -59,8 +70,9 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
     seed : int
         Seeds the aging workload and the choice of a random block to free.
     ops : sequence of str, optional
-        Literal operations (``"alloc 3"``, ``"free 0x1200 3"``, ``"compact"``, ``"reset"``) run at
-        construction, so a chapter can pose a fixed scenario; their allocations count as held.
+        Literal operations (:data:`BUDDY_OPS`: ``"alloc 3"``, ``"free 0x1200 3"``, ``"age 5000"``,
+        ``"compact"``, ``"reset"``) run at construction, so a chapter can pose a fixed scenario; their
+        allocations count as held, and the history starts after them.
     trace_lines : int
         Lines of the event trace shown.
 
@@ -78,6 +90,10 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
     memory_map, free_lists, fragmentation, trace_view : the views
     op_results : list of OpResult
         The outcome of each literal operation of the last :meth:`run_ops`.
+    history : History
+        Every action as an operation (:mod:`._history`): :meth:`undo`, :meth:`step_back`,
+        :meth:`step_forward`, :meth:`goto`, :meth:`export_ops`, :meth:`load_ops`; drawn by
+        ``history_controls`` (with the explanation level and the Stop button of long work).
 
     Examples
     --------
@@ -89,6 +105,11 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
     (0, 3)
     >>> lab.held
     []
+    >>> lab.history.ops
+    ['alloc 3', 'free 0x0 3']
+    >>> lab.undo(); lab.held
+    True
+    [(0, 3)]
     """
 
     def __init__(self, machine, *, zone: str | None = None, seed: int = 0, ops: Sequence[str] | None = None,
@@ -110,6 +131,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         self.fragmentation = FragmentationPlot(machine, self.zone_name)
         self.trace_view = TraceView(machine, lines=trace_lines)
         self._build_controls()
+        self._init_history(accepted=BUDDY_OPS)
         self._unsubscribe = machine.bus.subscribe(self._follow)
         super().__init__(children=self._layout())
         self.add_class("kmw-lab")
@@ -120,6 +142,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             self.run_ops(ops)
         else:
             self._say(f"{self._machine_line()}. Pick an order and a GFP mask, then allocate, or step through a split.")
+        self._history_started()
 
     # ------------------------------------------------------------------ construction
     def _build_controls(self) -> None:
@@ -147,7 +170,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         self.status = status_line()
         self.header = widgets.HTML()
         for button, method in ((self.alloc_button, self.allocate), (self.free_button, self.free),
-                               (self.step_button, self.step_split), (self.age_button, self.age),
+                               (self.step_button, self.step_split), (self.age_button, self.start_age),
                                (self.compact_button, self.compact), (self.reset_button, self.reset)):
             button.on_click(self._on_click(method))
         self.order.observe(lambda _change: self._end_walk(), names="value")
@@ -165,6 +188,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
                           self.zone_choice], layout=wrap),
             widgets.HBox([self.age_steps, self.age_button, self.age_progress], layout=wrap),
             self.status,
+            self.history_controls,
             widgets.HBox([self.memory_map, widgets.VBox([self.free_lists, self.fragmentation])],
                          layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start")),
             self.trace_view,
@@ -192,8 +216,9 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             pfn = self.machine.alloc_pages(gfp, order)
             self.held.append((pfn, order))
             zone = self.machine.zone_of(pfn)
-            self._say(describe_allocation(pfn, order, gfp, zone.name, preview, events, self.machine.page_size)
-                      + self._elsewhere(zone.name))
+            self._record(f"alloc {order} {gfp}")
+            text = describe_allocation(pfn, order, gfp, zone.name, preview, events, self.machine.page_size)
+            self._say(text + self._elsewhere(zone.name), brief=text.split(": ")[0] + self._elsewhere(zone.name))
             shown = preview.known and preview.pfn == pfn
             self.memory_map.highlight(pfn, order, also=preview.halves() if shown else ())
         return pfn
@@ -216,6 +241,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             order = self._order_of(pfn) if order is None else order
             was_held = (pfn, order) in self.held
             self.machine.free_pages(pfn, order)
+            self._record(f"free {int(pfn):#x} {int(order)}")
             zone = self.machine.zone_of(pfn)
             merged = free_block_containing(zone, pfn)
             self._say(describe_free(pfn, order, zone, merged, was_held, self.machine.page_size)
@@ -260,10 +286,52 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
                 workload = self._aging_workload()
                 self.age_progress.max, self.age_progress.value = max(int(steps), 1), 0
                 report = workload.age(int(steps), progress=self._show_progress)
-                self._say(self._aging_text(report))
+                if report.steps:
+                    self._record(f"age {report.steps}")
+                self._say(self._aging_text(report), brief=self._aging_brief(report))
         finally:
             self.age_button.disabled = False
         return report
+
+    def start_age(self, steps: int | None = None):
+        """The *age* button: aging in chunks of :data:`AGE_CHUNK` steps from the kernel's event loop,
+        so that *stop* cancels it in every front end (Voila has no kernel interrupt).
+
+        A cancelled aging keeps the chunks that ran (the model consistent) and is recorded as the
+        steps that ran (``age 4000``).  Outside a running event loop it runs at once, as :meth:`age`.
+        Returns the asyncio task, or None.
+        """
+        steps = self.age_steps.value if steps is None else steps
+        self._end_walk()
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
+            self._say(f"age failed: steps {steps!r} must be a whole number 0..{MAX_STEPS:,} in this kit", error=True)
+            return None
+        steps = int(steps)
+        if not _event_loop_running() or steps <= AGE_CHUNK:
+            return self.age(steps)       # nothing to cancel it from: one call, drawn once
+        chunks = [AGE_CHUNK] * (steps // AGE_CHUNK) + ([steps % AGE_CHUNK] if steps % AGE_CHUNK else [])
+        total = AgingReport(0)
+        self.last_report = total
+        self.age_button.disabled = True
+        self.age_progress.max, self.age_progress.value = max(steps, 1), 0
+
+        def work(count: int) -> None:
+            with self._action(f"age {steps} steps"):
+                part = self._aging_workload().age(count)
+                _add_report(total, part)
+            self._show_progress(total.steps, steps)
+            self._say(f"aging: {total.steps:,} of {steps:,} steps ...")
+
+        def finish(cancelled: bool) -> None:
+            self.age_button.disabled = False
+            total.cancelled = cancelled and total.steps < steps
+            if self._workload is not None:
+                self._workload._finish_report(total)
+            if total.steps:
+                self._record(f"age {total.steps}")
+            self._say(self._aging_text(total), brief=self._aging_brief(total))
+
+        return self._run_long("aging", chunks, work, finish)
 
     def compact(self) -> list | None:
         """Compact every zone, as ``echo 1 > /proc/sys/vm/compact_memory`` does; your blocks follow."""
@@ -271,6 +339,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         results = None
         with self._action("compact") as events:
             results = self.machine.compact()
+            self._record("compact")
             moved: dict[int, int] = {}
             for event in events:
                 if event.kind == "mm_compaction_end":
@@ -283,6 +352,7 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
         """Reboot the machine: every zone back to its boot state; ``held`` and the histories empty."""
         with self._action("reset"):
             self.machine.reset()
+            self._record("reset")
             self._say(f"rebooted: {self._machine_line()}")
 
     def run_ops(self, ops: Sequence[str]) -> list[OpResult]:
@@ -293,15 +363,78 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             return []
         results: list[OpResult] = []
         with self._action("run operations"):
-            self._record_allocations = True
-            try:
-                results = run_ops(self.machine, list(ops))
-            finally:
-                self._record_allocations = False
+            for op in ops:
+                self._check_op(op)   # every operation is read before any runs
+            for op in ops:
+                words = str(op).split()
+                if words[0].lower() == "age":
+                    report = self.age(int(words[1]))
+                    results.append(OpResult(str(op), page_size=self.machine.page_size,
+                                            detail=report.summary() if report else "",
+                                            error="" if report else self.status_text))
+                    continue
+                self._record_allocations = True
+                try:
+                    result, = run_ops(self.machine, [op])
+                finally:
+                    self._record_allocations = False
+                if not result.error:
+                    self._record(" ".join(str(op).split()))
+                results.append(result)
             self.op_results = results
             self._say(f"ran {len(results)} operations: "
                       + "; ".join(" ".join(result.line().split()) for result in results))
         return results
+
+    # ------------------------------------------------------------------ the history's contract (._history)
+    _checkpoint_attrs = ("held", "_workload", "_rng")
+    _checkpoint_after = ("age",)
+
+    def _can_checkpoint(self) -> bool:
+        machine = self.machine      # the slab and DMA layers key dicts by id() or follow the bus: replay those
+        return machine._slab is None and machine._dma is None and machine._vmalloc is None
+
+    def _before_restore(self) -> None:
+        if self._workload is not None:
+            self._workload._unsubscribe()
+
+    def _after_restore(self) -> None:
+        if self._workload is not None:
+            self._workload._unsubscribe = self.machine.bus.subscribe(self._workload._follow_migration)
+        self._refresh_block_choice()
+
+    def _check_op(self, op) -> None:
+        """Read one operation of :data:`BUDDY_OPS` (raise ``InvalidOperation``; nothing changes)."""
+        words = str(op).split() if isinstance(op, str) else None
+        if words and words[0].lower() == "age":
+            if len(words) != 2 or not words[1].isascii() or not words[1].isdigit() or not 0 < int(words[1]) <= MAX_STEPS:
+                raise InvalidOperation(f"cannot read operation {op!r}: 'age STEPS' takes a step count "
+                                       f"1..{MAX_STEPS:,}; accepted: {BUDDY_OPS}")
+            return
+        try:
+            parse_op(op)
+        except InvalidOperation as error:
+            raise InvalidOperation(str(error).split("; accepted")[0] + f"; accepted: {BUDDY_OPS}") from None
+
+    def _play(self, op: str) -> None:
+        words = op.split()
+        verb, args = words[0].lower(), words[1:]
+        if verb == "age":
+            self.age(int(args[0]))
+        elif verb == "alloc":
+            self.allocate(_op_number(args[0]), args[1] if len(args) > 1 else "GFP_KERNEL")
+        elif verb == "free":
+            self.free(_op_number(args[0]), _op_number(args[1]))
+        elif verb == "compact" and not args:
+            self.compact()
+        elif verb == "reset":
+            self.reset()
+        else:
+            self.run_ops([op])
+
+    def _reboot_lab(self) -> None:
+        self._end_walk()
+        self._reboot_machine()     # held, the workload and the random choices follow the "reset" event
 
     def select_zone(self, zone: str) -> None:
         """Draw another zone of the machine."""
@@ -447,8 +580,14 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             self._workload = Workload(self.machine, seed=self.seed)
         return self._workload
 
+    def _aging_brief(self, report: AgingReport) -> str:
+        zone = self.zone
+        return (f"aged {report.steps:,} steps{' (cancelled)' if report.cancelled else ''}: zone {zone.name} "
+                f"{zone.nr_free_pages:,} pages free, largest free block order {zone.largest_free_order()}")
+
     def _show_progress(self, done: int, total: int) -> None:
         self.age_progress.max, self.age_progress.value = max(total, 1), done
+        self.history_controls.show_progress(done, total)
 
     def _aging_text(self, report: AgingReport) -> str:
         zone = self.zone
@@ -488,6 +627,28 @@ class BuddyLab(SaysWhatHappened, widgets.VBox):
             self._say(f"pfn {pfn:#x} is free, inside the free order-{free[1]} block at {free[0]:#x}")
         else:
             self._say(f"pfn {pfn:#x} is allocated, but not by you (the aging workload), or reserved")
+
+
+def _op_number(word: str) -> int:
+    """A number of an operation ``parse_op()`` accepted: decimal (``010`` is ten) or 0x hex."""
+    return int(word[2:], 16) if word[:2].lower() == "0x" else int(word, 10)
+
+
+def _event_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _add_report(total: AgingReport, part: AgingReport) -> None:
+    """Add one chunk's report to the total of an aging run in chunks."""
+    total.steps += part.steps
+    total.allocations += part.allocations
+    total.frees += part.frees
+    total.failures += part.failures
+    total.first_failure = total.first_failure or part.first_failure
 
 
 def _pfn_text(pfn) -> str:

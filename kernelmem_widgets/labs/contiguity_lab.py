@@ -25,14 +25,19 @@ from ..views import MemoryMap
 from ..views.controls import action_button, status_line
 from ..views.page_walk_view import PageWalkView
 from ..views.tlb_view import TlbView, stats_table_html
+from ._history import HasHistory
 from ._status import SaysWhatHappened
 
-__all__ = ["ContiguityLab"]
+__all__ = ["ContiguityLab", "CONTIGUITY_OPS"]
+
+#: The operations of the contiguity lab's ``ops``, history, export and load
+CONTIGUITY_OPS = ("'run [PATTERN] [SIZE] [STRIDE] [cpu=CPU]', 'mmap [LENGTH] [thp=always|madvise|never]', 'touch', "
+                  "'write', 'fork', 'child-write', 'munmap'")
 
 MAPPINGS = ("direct map", "vmalloc", "user 4 KiB", "user THP")
 
 
-class ContiguityLab(SaysWhatHappened, widgets.VBox):
+class ContiguityLab(HasHistory, SaysWhatHappened, widgets.VBox):
     """Streams through four mappings, and a process that mmaps, faults, forks and writes.
 
     Parameters
@@ -77,6 +82,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
         self.memory_map = MemoryMap(machine)
         self.table = widgets.HTML()
         self.counts = widgets.HTML()
+        self._init_history(accepted=CONTIGUITY_OPS)
         super().__init__(children=self._layout())
         self.add_class("kmw-lab")
         self.add_class("kmw-contiguity-lab")   # browser tests find the lab and its parts by these classes
@@ -88,6 +94,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
             self.run_ops(ops)
         else:
             self._say("Pick a pattern and a size, then run; or mmap, touch, fork and write below.")
+        self._history_started()
 
     def _build_controls(self) -> None:
         small = {"layout": widgets.Layout(width="180px"), "style": {"description_width": "50px"}}
@@ -132,7 +139,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
         self.tabs.set_title(0, "TLB and page walks")
         self.tabs.set_title(1, "faults, fork, COW")
         self.tabs.observe(self._fill_tab, names="selected_index")
-        return [self.status, self.tabs]
+        return [self.status, self.history_controls, self.tabs]
 
     def _fill_tab(self, change) -> None:
         index = change["new"]
@@ -165,6 +172,7 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
         else:
             self.tlb_view.tlb = tlbs["vmalloc"]
         self.tlb_view.refresh()
+        self._record(f"run {self.pattern.value} {self.size.value} {self.stride.value} cpu={self.cpu_choice.value}")
         walks = {name: self.results[name]["walks"] for name in MAPPINGS}
         self._say(f"{self.pattern.value} over {format_size(size)}: page walks " +
                   ", ".join(f"{name} {count:,}" for name, count in walks.items()) + " (TLB view: vmalloc's TLB)")
@@ -172,12 +180,15 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
 
     def act(self, name: str) -> None:
         """One of the address-space buttons."""
+        op = f"mmap {self.mmap_size.value} thp={self.thp.value}" if name == "mmap" else name
         try:
             with self.machine.bus.batch(name):      # one redraw of the memory map per action
                 text = self._act(name)
         except KernelMemError as error:
             self._say(str(error), error=True)
             return
+        if not text.startswith(("mmap first", "fork first")):
+            self._record(op)
         self._refresh_counts()
         self.walk_view.refresh()        # fork and munmap change the entries walked (write-protect, clear)
         self._say(text)
@@ -234,6 +245,10 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
             if not words:
                 continue
             if words[0] == "run":
+                for word in words[1:]:
+                    if word.startswith("cpu="):
+                        self.cpu_choice.value = word[4:]
+                words = [word for word in words if not word.startswith("cpu=")]
                 if len(words) > 1:
                     self.pattern.value = words[1]
                 if len(words) > 2:
@@ -242,11 +257,53 @@ class ContiguityLab(SaysWhatHappened, widgets.VBox):
                     self.stride.value = int(words[3])
                 self.run()
             elif words[0] == "mmap":
-                if len(words) > 1:
-                    self.mmap_size.value = words[1]
+                for word in words[1:]:
+                    if word.startswith("thp="):
+                        self.thp.value = word[4:]
+                    else:
+                        self.mmap_size.value = word
                 self.act("mmap")
             elif words[0] in self.buttons:
                 self.act(words[0])
             else:
                 self._say(f"unknown operation {op!r}; accepted: run, " + ", ".join(self.buttons), error=True)
                 return
+
+    # ------------------------------------------------------------------ the history's contract (._history)
+    def _check_op(self, op: str) -> None:
+        words = op.split()
+        verb, args = (words[0], words[1:]) if words else ("", [])
+        options = [arg for arg in args if "=" in arg]
+        plain = [arg for arg in args if "=" not in arg]
+        try:
+            if verb == "run" and len(plain) <= 3 and all(o.split("=")[0] == "cpu" for o in options):
+                if (plain and plain[0] not in PATTERNS or len(plain) > 2 and plain[2] not in ("64", "4096")
+                        or any(o[4:] not in TLB_PRESETS for o in options)):
+                    raise InvalidOperation(f"pattern one of {', '.join(PATTERNS)}, stride 64 or 4096, cpu one of "
+                                           f"{', '.join(TLB_PRESETS)}")
+                if len(plain) > 1:
+                    memparse(plain[1])
+                return
+            if verb == "mmap" and len(plain) <= 1 and all(o.split("=")[0] == "thp" for o in options):
+                if any(o[4:] not in ("always", "madvise", "never") for o in options):
+                    raise InvalidOperation("thp= always, madvise or never")
+                if plain:
+                    memparse(plain[0])
+                return
+            if verb in self.buttons and verb != "mmap" and not args:
+                return
+        except (KernelMemError, ValueError) as error:
+            raise InvalidOperation(f"cannot read operation {op!r}: {error}; accepted: {CONTIGUITY_OPS}") from None
+        raise InvalidOperation(f"cannot read operation {op!r}; accepted: {CONTIGUITY_OPS}")
+
+    def _play(self, op: str) -> None:
+        self.run_ops([op])
+
+    def _reboot_lab(self) -> None:
+        self._reboot_machine()
+        mmu = self.machine.mmu          # built at boot, as the lab's construction built it
+        self.walk_view.show(mmu.page_table, mmu.direct_map.virt(16 << 20))
+        self.mm = self.child = None
+        self.base = 0
+        self.results = {}
+        self._refresh_counts()

@@ -20,15 +20,22 @@ from ..model.rtos import (TRACE_KINDS, MemPartition, NanoMalloc, PartitionMalloc
 from ..views.controls import action_button, plain_html, status_line
 from ..views.rtos_bytes import ByteArrayView
 from ..views.rtos_plots import FreeBytesTimeline, WasteBySize
+from ._history import HasHistory
 from ._status import SaysWhatHappened
 
-__all__ = ["RtosLab", "RTOS_ALLOCATORS", "RAM_SIZES"]
+__all__ = ["RtosLab", "RTOS_ALLOCATORS", "RAM_SIZES", "RTOS_OPS"]
+
+#: The operations of the RTOS lab's history, export and load (``run_ops`` also takes compare, tune)
+RTOS_OPS = ("'step [N]', 'run', 'get [PARTITION]', 'put ADDR [PARTITION]', 'allocator NAME', "
+            "'create [allocator=A] [classes=SIZExCOUNT,...] [ram=BYTES] [strict=0|1] [trace=KIND] [n=N] [seed=S] "
+            "[literal=+100,-0,...]'")
+_CREATE_KEYS = ("allocator", "classes", "ram", "strict", "trace", "n", "seed", "literal")
 
 RTOS_ALLOCATORS = ("partitions", "newlib-nano", "TLSF")
 RAM_SIZES = (4096, 8192, 16384, 32768, 65536)
 
 
-class RtosLab(SaysWhatHappened, widgets.VBox):
+class RtosLab(HasHistory, SaysWhatHappened, widgets.VBox):
     """Partitions vs heaps on one simulated Cortex-M4 RAM.
 
     Parameters
@@ -79,6 +86,8 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
         self.held: list[tuple[str, int]] = []
         self.runs: dict = {}
         self._build_controls(allocator, classes, ram_size, trace, n, seed, literal, strict)
+        self._boot_settings = self._settings()
+        self._init_history(accepted=RTOS_OPS)
         self.heap = self._make_heap()
         self.ram = self.heap.ram
         self.trace = self._make_trace()
@@ -92,6 +101,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
         self._say(f"{self._describe()}. Press step or run all to play the trace.")
         if ops:
             self.run_ops(ops)
+        self._history_started()
 
     # ------------------------------------------------------------------ construction
     def _build_controls(self, allocator, classes, ram_size, trace, n, seed, literal, strict) -> None:
@@ -140,7 +150,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
                 widgets.HBox([self.step_button, self.run_button, self.compare_button, self.tune_button,
                               widgets.HTML("&nbsp;&nbsp;by hand:"), self.partition, self.address, self.get_button,
                               self.put_button], layout=wrap),
-                self.status,
+                self.status, self.history_controls,
                 widgets.HBox([self.byte_view, widgets.VBox([self.timeline, self.step_log])], layout=wrap),
                 self.waste_plot]
 
@@ -166,6 +176,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
             self.held = []
             self.byte_view.show(heap)
             self._refresh()
+            self._record("create " + " ".join(f"{key}={value}" for key, value in self._settings().items()))
             self._say(self._describe())
 
     def select_allocator(self, kind: str) -> None:
@@ -185,6 +196,8 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
                     if self.stepper.done:
                         break
                     lines.append(self.stepper.step())
+            if lines:
+                self._record(f"step {len(lines)}")
             if not lines:
                 self._say(f"the trace is over: {self.stepper.result.summary()}")
             else:
@@ -197,6 +210,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
         with self._action("run all"):
             with self.ram.bus.batch("run all"):
                 self.stepper.run()
+            self._record("run")
             self._refresh()
             self._say(self.stepper.result.summary(), error=self.stepper.result.failed > 0)
 
@@ -241,6 +255,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
         with self._action("OSMemGet"):
             part = self._partition(partition)
             addr = part.get()
+            self._record(f"get {part.name}")
             self.held.append((part.name, addr))
             self.address.value = hex(addr)
             self._refresh()
@@ -258,6 +273,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
                 raise InvalidOperation(f"p_blk {text!r} is not an address; type e.g. 0x20000040") from None
             part = self._partition(partition)
             part.put(p_blk)
+            self._record(f"put {p_blk:#x} {part.name}")
             self.held = [(n, a) for n, a in self.held if not (n == part.name and a == p_blk)]
             self._refresh()
             if part.misuse and part.misuse[-1].startswith(f"OSMemPut({p_blk:#x})"):
@@ -291,6 +307,7 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
                 elif verb == "allocator" and args:
                     self.select_allocator(" ".join(args))
                 elif verb == "create":
+                    self._apply_settings(self._read_settings(args))
                     self.create()
                 else:
                     raise InvalidOperation(f"unknown operation {op!r}; accepted: step [N], run, get [PARTITION], "
@@ -303,6 +320,73 @@ class RtosLab(SaysWhatHappened, widgets.VBox):
     def close(self) -> None:
         self.byte_view.close()
         super().close()
+
+    # ------------------------------------------------------------------ the history's contract (._history)
+    def _settings(self) -> dict:
+        """What *create* builds from, as the ``create`` operation spells it (no spaces in a value)."""
+        return {"allocator": self.allocator.value.replace(" ", "_"), "classes": self.classes.value.replace(" ", ""),
+                "ram": self.ram_size.value, "strict": int(self.strict.value),
+                "trace": self.trace_kind.value.replace(" ", "_"), "n": self.n.value, "seed": self.seed.value,
+                "literal": self.literal.value.replace(" ", "")}
+
+    def _read_settings(self, args: list[str]) -> dict:
+        settings = {}
+        for arg in args:
+            key, _, value = arg.partition("=")
+            if key not in _CREATE_KEYS or not value:
+                raise InvalidOperation(f"create takes {', '.join(k + '=' for k in _CREATE_KEYS)}, not {arg!r:.40}")
+            settings[key] = value.replace("_", " ") if key in ("allocator", "trace") else value
+        for key in ("ram", "strict", "n", "seed"):
+            if key in settings:
+                if not settings[key].isascii() or not settings[key].isdigit() or len(settings[key]) > 9:
+                    raise InvalidOperation(f"create: {key}={settings[key]!r:.30} is not a whole number")
+                settings[key] = int(settings[key])
+        checks = (("allocator", RTOS_ALLOCATORS), ("ram", RAM_SIZES), ("trace", list(TRACE_KINDS) + ["literal"]),
+                  ("strict", (0, 1)))
+        for key, accepted in checks:
+            if key in settings and settings[key] not in accepted:
+                raise InvalidOperation(f"create: {key}={settings[key]!r}; accepted: {', '.join(map(str, accepted))}")
+        if "n" in settings and not 1 <= settings["n"] <= self.n.max:
+            raise InvalidOperation(f"create: n={settings['n']}; accepted: 1..{self.n.max:,}")
+        return settings
+
+    def _apply_settings(self, settings: dict) -> None:
+        for key, widget in (("allocator", self.allocator), ("classes", self.classes), ("ram", self.ram_size),
+                            ("trace", self.trace_kind), ("n", self.n), ("seed", self.seed), ("literal", self.literal)):
+            if key in settings:
+                widget.value = settings[key]
+        if "strict" in settings:
+            self.strict.value = bool(settings["strict"])
+
+    def _check_op(self, op: str) -> None:
+        words = op.split()
+        verb, args = (words[0].lower(), words[1:]) if words else ("", [])
+        if verb == "step" and len(args) <= 1 and all(a.isascii() and a.isdigit() and len(a) < 7 for a in args):
+            return
+        if (verb == "run" and not args) or (verb == "get" and len(args) <= 1) or (verb == "put" and 1 <= len(args) <= 2):
+            return
+        if verb == "allocator" and " ".join(args) in RTOS_ALLOCATORS:
+            return
+        if verb == "create":
+            try:
+                self._read_settings(args)
+            except InvalidOperation as error:
+                raise InvalidOperation(f"cannot read operation {op!r}: {error}; accepted: {RTOS_OPS}") from None
+            return
+        raise InvalidOperation(f"cannot read operation {op!r}; accepted: {RTOS_OPS}")
+
+    def _play(self, op: str) -> None:
+        self.run_ops([op])
+
+    def _reboot_lab(self) -> None:
+        settings = dict(self._boot_settings)
+        settings = self._read_settings([f"{key}={value}" for key, value in settings.items() if value != ""])
+        self._apply_settings(settings)
+        replaying, self._replaying = self._replaying, True
+        try:
+            self.create()
+        finally:
+            self._replaying = replaying
 
     # ------------------------------------------------------------------ helpers
     @contextmanager

@@ -28,9 +28,14 @@ from ..views.slab_table import CPU_CHOICES, SlabTop, SlubGeometry
 from ..views.slab_view import SlabView
 from ..views.vmalloc_view import VmallocView
 from ._checks import check_lab_args
+from ._history import HasHistory
 from ._status import SaysWhatHappened
 
-__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS", "MAX_COUNT"]
+__all__ = ["SlabLab", "SLAB_GFP_CHOICES", "SLAB_TABS", "MAX_COUNT", "SLAB_OPS"]
+
+#: The operations of the slab lab's ``ops``, ``run_ops``, history, export and load
+SLAB_OPS = ("'kmalloc SIZE [xN] [GFP] [cpu=C]', 'kfree N|all [random] [cpu=C]', 'shrink', 'vmalloc SIZE', "
+            "'vfree', 'reboot [cpus=N] [allocator=A]', 'load_module SIZE [RULES]', 'unload', 'reset'")
 
 #: The lab's tabs, in order.
 SLAB_TABS = ("slabs", "size explorer", "caches (slabtop)", "vmalloc & modules")
@@ -45,7 +50,7 @@ SLAB_GFP_CHOICES = ("GFP_KERNEL", "GFP_ATOMIC", "GFP_KERNEL|__GFP_RECLAIMABLE", 
                     "GFP_KERNEL|__GFP_ZERO")
 
 
-class SlabLab(SaysWhatHappened, widgets.VBox):
+class SlabLab(HasHistory, SaysWhatHappened, widgets.VBox):
     """Allocate N objects of size S, free them, reboot with another CPU count or allocator, vmalloc, load modules.
 
     Parameters
@@ -56,9 +61,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     seed : int
         Seeds the choice of objects ``kfree(random=True)`` gives back.
     ops : sequence of str, optional
-        Literal operations run at construction: ``"kmalloc 100 x40"``, ``"kmalloc 9000 GFP_ATOMIC"``,
-        ``"kfree 10"``, ``"kfree all"``, ``"shrink"``, ``"vmalloc 1M"``, ``"vfree"``,
-        ``"reboot cpus=16 allocator=slab"``, ``"load_module 70M linux-2.6.35-i386"``.
+        Literal operations (:data:`SLAB_OPS`) run at construction: ``"kmalloc 100 x40"``,
+        ``"kmalloc 9000 GFP_ATOMIC"``, ``"kfree 10"``, ``"kfree all"``, ``"kfree 5 random"``, ``"shrink"``,
+        ``"vmalloc 1M"``, ``"vfree"``, ``"reboot cpus=16 allocator=slab"``,
+        ``"load_module 70M linux-2.6.35-i386"``, ``"unload"``, ``"reset"``; the history starts after them.
     tab : str
         The tab shown first (one of :data:`SLAB_TABS`); chapter 2 opens a second lab on its vmalloc tab.
 
@@ -71,6 +77,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
     status : ipywidgets.HTML
         What the last action did or why it failed (``status_text`` is the plain text).
     slab_view, size_explorer, geometry, slabtop, memory_map, free_lists, vmalloc_view, trace_view : the views
+    history : History
+        Every action as an operation (:mod:`._history`): undo, step back and forward, export, load.
     tabs : ipywidgets.Tab
         :data:`SLAB_TABS`; a tab's content (``tab_contents[i]``) is put in when the tab is first
         selected, so that its figures are first drawn visible.
@@ -109,6 +117,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         self.trace_view = TraceView(machine, lines=trace_lines)
         self.slabinfo = widgets.HTML()
         self._build_controls()
+        self._init_history(accepted=SLAB_OPS)
         self._unsubscribe = machine.bus.subscribe(self._follow)
         super().__init__(children=self._layout())
         self.add_class("kmw-lab")
@@ -120,6 +129,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             self.run_ops(ops)
         else:
             self._say(f"{self._machine_line()}. Pick a size and a count, then kmalloc.")
+        self._history_started()
 
     # ------------------------------------------------------------------ construction
     def _build_controls(self) -> None:
@@ -192,7 +202,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                 widgets.HBox([self.size, self.count, self.gfp, self.cpu, self.kmalloc_button, self.kfree_button,
                               self.kfree_random_button, self.shrink_button], layout=wrap),
                 widgets.HBox([self.allocator, self.nr_cpus, self.reboot_button, self.reset_button], layout=wrap),
-                self.status, self.tabs, self.trace_view]
+                self.status, self.history_controls, self.tabs, self.trace_view]
 
     # ------------------------------------------------------------------ actions
     def kmalloc(self, size: int | None = None, count: int | None = None, gfp: str | None = None,
@@ -214,6 +224,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         self.held.extend(ptrs)
         if not ptrs:
             return None
+        self._record(f"kmalloc {size} x{len(ptrs)} {gfp} cpu={cpu}")
         where = self._where(ptrs[-1])
         if where.startswith("kmalloc") or where.startswith("dma") or where in self._cache_names():
             self.select_cache(where)
@@ -226,9 +237,10 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             self._say(text)
         return ptrs
 
-    def kfree(self, count: int | None = None, *, random: bool = False) -> list[int]:
-        """``kfree()`` the oldest ``count`` pointers you hold (or random ones); returns those freed."""
+    def kfree(self, count: int | None = None, *, random: bool = False, cpu: int | None = None) -> list[int]:
+        """``kfree()`` the oldest ``count`` pointers you hold (or random ones) on ``cpu``; returns those freed."""
         count = self.count.value if count is None else count
+        cpu = self.cpu.value if cpu is None else cpu
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
             self._say(f"kfree failed: count {count!r:.40} must be a whole number >= 0", error=True)
             return []
@@ -244,11 +256,12 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         freed: list[int] = []
         with self._action(f"kfree x{count}"):
             for ptr in chosen:
-                self.machine.slab.kfree(ptr, cpu=self.cpu.value)
+                self.machine.slab.kfree(ptr, cpu=cpu)
                 freed.append(ptr)
         gone = set(freed)
         self.held = [p for p in self.held if p not in gone]
         if freed:
+            self._record(f"kfree {len(freed)}{' random' if random else ''} cpu={cpu}")
             self._say(self._sentences(f"kfree() x{len(freed)} ({'random' if random else 'oldest first'}); you hold "
                                       f"{plural(len(self.held), 'object')}", self._cache_line()))
         return freed
@@ -258,6 +271,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         released = None
         with self._action("kmem_cache_shrink"):
             released = self.machine.slab.kmem_cache_shrink()
+            self._record("shrink")
             self._say(f"kmem_cache_shrink(): {plural(released, 'slab')} went back to the page allocator")
         return released
 
@@ -281,6 +295,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                     loader.delete_module(name)
             self._show_modules()
             self.machine.slab.reboot(nr_cpus=nr_cpus, allocator=allocator)
+            self._record(f"reboot cpus={nr_cpus} allocator={allocator}")
             self._rebooted_slab()
             self._say(self._sentences(f"slab layer rebooted: {allocator.upper()} with {plural(nr_cpus, 'CPU')}",
                                       self._cache_line()))
@@ -289,6 +304,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         """Reboot the whole machine (every zone, the slab layer, vmalloc)."""
         with self._action("reset"):
             self.machine.reset()
+            self._record("reset")
             self._say(f"rebooted: {self._machine_line()}")
 
     def select_cache(self, name: str) -> None:
@@ -310,6 +326,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             nbytes = memparse(text)
             addr = self.machine.vmalloc.vmalloc(nbytes, caller="slab_lab")
             self.vheld.append(addr)
+            self._record(f"vmalloc {nbytes}")
             area = self.machine.vmalloc.area(addr)
             runs = 1 + sum(1 for a, b in zip(area.pages, area.pages[1:]) if b != a + 1)
             self._say(f"vmalloc({nbytes:,}) = {addr:#x}: {plural(area.nr_pages, 'page')} + 1 guard page, physically "
@@ -325,6 +342,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         with self._action(f"vfree({addr:#x})"):
             self.machine.vmalloc.vfree(addr)
             self.vheld.pop()
+            self._record("vfree")
             self._say(f"vfree({addr:#x}): the pages are free now, the address range waits for a lazy purge")
         return addr
 
@@ -337,6 +355,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
             loader = self._loader(rules)
             size = memparse(image)
             module = loader.load_module(size, name=f"mod{len(loader.modules) + 1}")
+            self._record(f"load_module {size} {rules}")
             where = ", ".join(f"{k} at {v:#x}" for k, v in module.sections.items())
             self._say(f"{rules}: loaded {module.name} ({format_size(size)} image): {where}")
         self._show_modules()
@@ -348,6 +367,7 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
                 name = list(loader.modules)[-1]
                 with self._action(f"delete_module({name})"):
                     loader.delete_module(name)
+                    self._record("unload")
                     self._say(f"delete_module({name}): its sections went back")
                 self._show_modules()
                 return
@@ -372,32 +392,83 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         return lines
 
     def _run_one(self, verb: str, args: list[str]) -> None:
-        if verb == "kmalloc" and args:
-            count = 1
-            gfp = None
-            for arg in args[1:]:
-                if arg.startswith("x") and arg[1:].isdigit():
-                    count = int(arg[1:])
-                else:
+        self._parse_one(verb, args)()
+
+    def _parse_one(self, verb: str, args: list[str]):
+        """Read one operation of :data:`SLAB_OPS`; returns the call that performs it (nothing runs yet)."""
+        def bad(why: str = ""):
+            return InvalidOperation(f"unknown operation '{' '.join([verb, *args])[:80]}'{why}; accepted: {SLAB_OPS}")
+
+        def number(text: str) -> int:
+            if not text.isascii() or not text.isdigit() or len(text) > 9:
+                raise bad(f": {text[:20]!r} is not a whole number")
+            return int(text)
+
+        options = {}
+        plain = []
+        for arg in args:
+            if "=" in arg:
+                key, value = arg.split("=", 1)
+                options[key] = value
+            else:
+                plain.append(arg)
+        cpu = number(options.pop("cpu")) if "cpu" in options else None
+        if verb == "kmalloc" and plain and not options:
+            count, gfp = 1, None
+            for arg in plain[1:]:
+                if arg.startswith("x"):
+                    count = number(arg[1:])
+                elif gfp is None:
                     gfp = arg
-            self.kmalloc(memparse(args[0]), count, gfp)
-        elif verb == "kfree":
-            self.kfree(len(self.held) if args and args[0] == "all" else int(args[0]) if args else 1)
-        elif verb == "shrink":
-            self.shrink()
-        elif verb == "vmalloc" and args:
-            self.vmalloc(args[0])
-        elif verb == "vfree":
-            self.vfree()
-        elif verb == "reboot":
-            options = dict(arg.split("=", 1) for arg in args)
-            self.reboot(int(options["cpus"]) if "cpus" in options else None, options.get("allocator"))
-        elif verb == "load_module" and args:
-            self.load_module(args[0], args[1] if len(args) > 1 else None)
-        else:
-            raise InvalidOperation(f"unknown operation {verb!r} {' '.join(args)}; accepted: kmalloc SIZE [xN] [GFP], "
-                                   "kfree N|all, shrink, vmalloc SIZE, vfree, reboot [cpus=N] [allocator=A], "
-                                   "load_module SIZE [RULES]")
+                else:
+                    raise bad()
+            size = memparse(plain[0])
+            return lambda: self.kmalloc(size, count, gfp, cpu)
+        if verb == "kfree" and len(plain) <= 2 and not options:
+            random = "random" in plain[1:]
+            if plain[1:] and not random:
+                raise bad()
+            every = bool(plain) and plain[0] == "all"
+            count = 1 if not plain else None if every else number(plain[0])
+            return lambda: self.kfree(len(self.held) if every else count, random=random, cpu=cpu)
+        if cpu is not None:
+            raise bad(": cpu= goes with kmalloc and kfree")
+        if verb == "shrink" and not args:
+            return self.shrink
+        if verb == "vmalloc" and len(args) == 1:
+            memparse(args[0])
+            return lambda: self.vmalloc(args[0])
+        if verb == "vfree" and not args:
+            return self.vfree
+        if verb == "reboot" and not plain and set(options) <= {"cpus", "allocator"}:
+            cpus = number(options["cpus"]) if "cpus" in options else None
+            return lambda: self.reboot(cpus, options.get("allocator"))
+        if verb == "load_module" and 1 <= len(args) <= 2 and not options:
+            memparse(args[0])
+            return lambda: self.load_module(args[0], args[1] if len(args) > 1 else None)
+        if verb in ("unload", "unload_module") and not args:
+            return self.unload_module
+        if verb == "reset" and not args:
+            return self.reset
+        raise bad()
+
+    # ------------------------------------------------------------------ the history's contract (._history)
+    def _check_op(self, op) -> None:
+        words = op.split() if isinstance(op, str) else []
+        if not words:
+            raise InvalidOperation(f"cannot read operation {op!r:.60}; accepted: {SLAB_OPS}")
+        try:
+            self._parse_one(words[0], words[1:])
+        except (InvalidOperation, ValueError) as error:
+            raise InvalidOperation(str(error) if SLAB_OPS in str(error) else
+                                   f"{error}; operations accepted: {SLAB_OPS}") from None
+
+    def _play(self, op: str) -> None:
+        words = op.split()
+        self._run_one(words[0], words[1:])
+
+    def _reboot_lab(self) -> None:
+        self._reboot_machine()     # held, vheld, the loaders and the random choices follow the "reset" event
 
     def close(self) -> None:
         if "_unsubscribe" not in self.__dict__:  # the constructor refused its arguments: nothing to close
@@ -519,8 +590,8 @@ class SlabLab(SaysWhatHappened, widgets.VBox):
         """Join the non-empty parts as sentences (no dangling ". " when a part says nothing)."""
         return ". ".join(part for part in parts if part)
 
-    def _say(self, text: str, *, error: bool = False) -> None:
-        super()._say(text, error=error)
+    def _say(self, text: str, *, error: bool = False, brief: str | None = None) -> None:
+        super()._say(text, error=error, brief=brief)
         self._update_header()       # the header counts what you hold: it follows every action, not one behind
 
     def _cache_line(self) -> str:

@@ -212,10 +212,13 @@ class Machine:
 
     def reset(self) -> None:
         """Reboot: every zone back to its boot state (subscribers stay subscribed)."""
+        old_vmalloc = self._vmalloc
         self._slab = None
         self._vmalloc = None
         for holder in list(self._holders):
             holder._machine_reset()
+        if old_vmalloc is not None:     # the next boot gets a new vmalloc space: the old one holds nothing
+            self.remove_holder(old_vmalloc)
         self._mmu = None
         if self._dma is not None:
             self._dma.close()
