@@ -218,6 +218,9 @@ PRESETS: dict[str, Preset] = {
         modules_end=0xFF7FE000,
         boot_rules="2.6-i386",
         highmem_rules="linux-2.6.35-i386",
+        # CONFIG_TRANSPARENT_HUGEPAGE arrived in 2.6.38 (mm/huge_memory.c), so no khugepaged raises
+        # min_free_kbytes here: init_per_zone_wmark_min() keeps int_sqrt(lowmem_kbytes * 16)
+        transparent_hugepage=None,
         sources=(
             "arch/x86/include/asm/pgtable_32_types.h: VMALLOC_END = PKMAP_BASE - 2 pages, __VMALLOC_RESERVE 128 MiB",
             "include/linux/mmzone.h (2.6.35): MAX_ORDER 11; pageblock_order = HUGETLB_PAGE_ORDER = 10 (4 MiB pages)",
@@ -228,11 +231,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-
 def _i386_preset(version: str, normal_end: int, description: str, sources: tuple[str, ...]) -> Preset:
     """A 32-bit preset of chapter 4: the 2.6.35 machine with another version's layout rules."""
     base = PRESETS["linux-2.6.35-i386"]
-    return base.with_changes(name=f"linux-{version}-i386", kernel_version=version, description=description,
+    thp = None if version.startswith("2.6.") else "madvise"  # THP exists from 2.6.38
+    return base.with_changes(transparent_hugepage=thp, name=f"linux-{version}-i386", kernel_version=version, description=description,
                              zones=(("DMA", 16 * _MiB), ("Normal", normal_end), ("HighMem", None)),
                              highmem_rules=f"linux-{version}-i386", sources=sources)
 
