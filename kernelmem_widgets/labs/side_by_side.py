@@ -100,7 +100,7 @@ class SideBySide(widgets.VBox):
             self.right.goto(position)
 
     def close(self) -> None:
-        for source, handler in self._observers:
+        for source, handler in getattr(self, "_observers", ()):   # a constructor that refused never set it
             source.unobserve(handler, names="value")
         super().close()
 

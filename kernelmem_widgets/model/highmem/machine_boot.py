@@ -27,8 +27,9 @@ from .layout_rules import get_rules
 __all__ = ["layout_for_machine", "zone_free_ranges", "merge_dmesg", "check_highmem_preset"]
 
 _E820_TYPE_RAM = 1
-_MEMORY_LINE = re.compile(r"^\d+MB (HIGH|LOW)MEM available\.$|^  (mapped )?low ram: |^Warning:? only |"
-                          r"^Use a (PAE|HIGHMEM)|^only \d+MB highmem|^highmem size")
+_MEMORY_LINE = re.compile(r"^\d+MB (HIGH|LOW)MEM available\.$|^  (mapped )?low ram: ")
+#: find_low_pfn_range()'s warnings: printed before init_memory_mapping(), the totals after it (initmem_init())
+_WARNING_LINE = re.compile(r"^Warning:? only |^Use a (PAE|HIGHMEM)|^only \d+MB highmem|^highmem size")
 _ZONE_HEADER = re.compile(r"^Zone (PFN )?ranges:$")
 _ZONE_ROW = re.compile(r"^  (DMA|DMA32|Normal|HighMem|Movable) ")
 _MOVABLE = re.compile(r"^Movable zone start")
@@ -95,6 +96,14 @@ def _last_pfn_line(boot, layout: Layout) -> str:
     return f"last_pfn = {min(last_pfn, max_arch_pfn):#x} max_arch_pfn = {max_arch_pfn:#x}"
 
 
+def totals(layout: Layout, warnings_printed: bool) -> list[str]:
+    """The HIGHMEM/LOWMEM and low ram lines, after the warnings unless those were already printed."""
+    from .bootlog import memory_lines
+
+    lines = memory_lines(layout)
+    return lines[len(layout.messages):] if warnings_printed else lines
+
+
 def merge_dmesg(lines: list[str], layout: Layout, boot=None) -> list[str]:
     """``lines`` with the memory lines and zone block of this layout, and its layout block at the end.
 
@@ -103,10 +112,10 @@ def merge_dmesg(lines: list[str], layout: Layout, boot=None) -> list[str]:
     replaces its zone block; the "virtual kernel memory layout:" block follows ``Memory:`` as
     ``mem_init()`` prints it after the totals.
     """
-    from .bootlog import layout_block, memory_lines, zone_block
+    from .bootlog import layout_block, zone_block
 
     out: list[str] = []
-    memory_done = zones_done = False
+    memory_done = zones_done = warnings_done = False
     in_zones = False
     for line in lines:
         if in_zones:
@@ -115,9 +124,14 @@ def merge_dmesg(lines: list[str], layout: Layout, boot=None) -> list[str]:
             in_zones = False
             if _MOVABLE.match(line):
                 continue
+        if _WARNING_LINE.match(line):
+            if not warnings_done:
+                out += layout.messages
+                warnings_done = True
+            continue
         if _MEMORY_LINE.match(line):
             if not memory_done:
-                out += memory_lines(layout)
+                out += totals(layout, warnings_done)
                 memory_done = True
             continue
         if _ZONE_HEADER.match(line):
@@ -130,7 +144,7 @@ def merge_dmesg(lines: list[str], layout: Layout, boot=None) -> list[str]:
             line = _last_pfn_line(boot, layout)
         out.append(line)
     if not memory_done:
-        out += memory_lines(layout)
+        out += totals(layout, warnings_done)
     if not zones_done:
         out += zone_block(layout)
     return out + layout_block(layout)

@@ -33,8 +33,9 @@ def test_a_real_i386_boot_log_line_for_line():
     at = [ours.index(line) for line in real]          # every real line is printed ...
     assert at == sorted(at)                           # ... in the real order
     # the total and the highmem part of the Memory: line follow from the map (the rest is the 3.2 kernel's)
-    assert ours[-1].startswith("Memory: ") and "k/1015616k available" in ours[-1]
-    assert ours[-1].endswith("106312k highmem)")      # real: "... 716k init, 106312k highmem)"
+    memory = [line for line in ours if line.startswith("Memory: ")]   # the layout block follows it (mem_init())
+    assert len(memory) == 1 and "k/1015616k available" in memory[0]
+    assert memory[0].endswith("106312k highmem)")     # real: "... 716k init, 106312k highmem)"
     # /proc/meminfo of a 32-bit kernel without PAE: DirectMap4k and DirectMap4M
     assert procfs.render_meminfo(machine).splitlines()[-2:] == ["DirectMap4k:        8184 kB",
                                                                 "DirectMap4M:      901120 kB"]
