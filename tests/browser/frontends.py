@@ -184,6 +184,34 @@ def open_chapter(page, front_end: str, server: LabServer, name: str, *, timeout:
     return Chapter(page, front_end, server, name, scope, time.monotonic() - started)
 
 
+# Append a code cell with ``source`` to the open notebook and run it (JupyterLab and Notebook 7).
+_JS_RUN_NEW_CELL = """async (source) => {
+  const app = window.jupyterapp;
+  const notebook = app.shell.currentWidget.content;
+  const index = notebook.model.cells.length;
+  notebook.model.sharedModel.insertCell(index, {cell_type: 'code', source: source});
+  notebook.activeCellIndex = index;
+  window.__kmwRun = {done: false, error: null};
+  app.commands.execute('notebook:run-cell').then(
+      () => { window.__kmwRun.done = true; }, (e) => { window.__kmwRun.error = String(e); });
+}"""
+
+
+def display_again(chapter: Chapter, expression: str, kind: str, *, timeout: float = 60_000) -> int:
+    """Run a new last cell showing ``expression`` (e.g. the lab's variable): its views are new views of
+    the same widget models.  Returns the index of the new display among the chapter's ``.kmw-{kind}``."""
+    if chapter.front_end == "voila":
+        raise ValueError("Voila has no code cell to run: a reload is its re-display")
+    page, before = chapter.page, chapter.locator(f".kmw-{kind}").count()
+    page.evaluate(_JS_RUN_NEW_CELL, expression)
+    result = page.wait_for_function(_JS_RUN_FINISHED, timeout=timeout, polling=200).json_value()
+    if isinstance(result, str):
+        raise AssertionError(f"{chapter.name}: running {expression!r} again failed: {result}")
+    page.wait_for_function("([scope, css, n]) => document.querySelectorAll(scope + ' ' + css).length > n",
+                           arg=[chapter.scope, f".kmw-{kind} .bqplot svg", before], timeout=timeout)
+    return before
+
+
 def save_and_reload(chapter: Chapter, *, timeout: float = 60_000) -> None:
     """Save the notebook, reload the page: every view is rebuilt from the kernel's widget state.
 

@@ -12,6 +12,8 @@ process (the labs are deterministic), and the test reads the screen:
 * tick labels, in the order drawn: orders 0..10 on both ordinal axes;
 * the status line equals the twin's ``status_text``; the map caption equals the twin's caption, and
   its free-page count equals the one /proc/buddyinfo (``procfs.render_buddyinfo``) implies;
+* a second display of the lab (a new cell showing ``lab``; JupyterLab and Notebook 7) draws the same
+  picture, and a click in it redraws both displays;
 * after saving and reloading the page (views rebuilt from the kernel's widget state; in Voila a new
   run) the map, the bars and the ticks are checked again;
 * chapter 00's exercise is answered in its answer box (a wrong answer, then ``32K``), and in Voila
@@ -26,7 +28,7 @@ from __future__ import annotations
 import pytest
 
 from drawn import eventually, shown_text
-from frontends import open_chapter, save_and_reload
+from frontends import display_again, open_chapter, save_and_reload
 from labs_on_screen import BuddyLabOnScreen, buddy_twin, kit_console_errors, screenshot_lab
 
 pytestmark = pytest.mark.browser
@@ -79,6 +81,11 @@ def test_chapter01_every_control_draws_the_model(front_end_server, chromium_page
     screenshot_lab(chapter, f"{front_end}-01_buddy_orders")
     lab.click("reset", lambda: lab.twin.reset())
     lab.click("allocate", lambda: lab.twin.allocate())
+    if front_end != "voila":                      # a second display of the same lab: the same picture
+        again = BuddyLabOnScreen(chapter, lab.twin, index=display_again(chapter, "lab", "buddy-lab"))
+        again.check_drawing("a second display of the lab")
+        again.click("allocate", lambda: lab.twin.allocate())   # a click in the copy redraws both
+        lab.check_drawing("the first display, after a click in the second")
     assert not kit_console_errors(chromium_page, front_end), chromium_page.console_errors
     before_reload = len(chromium_page.console_errors)
     save_and_reload(chapter)
