@@ -1,8 +1,8 @@
 """Fixtures for browser tests: private Jupyter servers and a headless Chromium page.
 
 ``front_end_server`` starts one server per front end (JupyterLab, Notebook 7, Voila) per test
-session and parametrizes every test that uses it over the three; ``jupyter_lab_server`` is the
-plain JupyterLab of the harness test.  All skip, with the reason, where /usr/bin/chromium or
+session and parametrizes every test that uses it over the three (a test may narrow that with an
+indirect ``parametrize``, as the harness and history tests do).  All skip, with the reason, where /usr/bin/chromium or
 playwright is missing.  Helpers: frontends.py (open and run a chapter in any front end), drawn.py
 (read what was drawn), jlab.py (the JupyterLab process, screenshots).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from frontends import FRONT_ENDS, SERVERS
-from jlab import CHROMIUM, CHROMIUM_ARGS, JupyterLabProcess, browser_stack_missing, save_screenshot
+from jlab import CHROMIUM, CHROMIUM_ARGS, browser_stack_missing, save_screenshot
 
 
 def _skip_unless_browser_stack() -> None:
@@ -27,17 +27,6 @@ def pytest_runtest_makereport(item, call):
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep
-
-
-@pytest.fixture(scope="session")
-def jupyter_lab_server(tmp_path_factory):
-    """(base_url, token, root_dir) of a JupyterLab serving a temp copy of notebooks/."""
-    _skip_unless_browser_stack()
-    server = JupyterLabProcess(tmp_path_factory.mktemp("jupyterlab"))
-    try:
-        yield server.start()
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session", params=FRONT_ENDS)

@@ -49,8 +49,10 @@ def _proportional(heights, values):
     return all(abs(h - v * scale) < 1.0 for h, v in zip(heights, values))
 
 
-def test_click_changes_bqplot_bars(jupyter_lab_server, chromium_page):
-    base_url, token, root_dir = jupyter_lab_server
+@pytest.mark.parametrize("front_end_server", ["lab"], indirect=True)   # the chapters' JupyterLab server
+def test_click_changes_bqplot_bars(front_end_server, chromium_page):
+    _front_end, server = front_end_server
+    base_url, token, root_dir = server.base_url, server.token, server.root_dir
     page = chromium_page
     _write_notebook(root_dir / "_harness_check.ipynb")
 

@@ -1,6 +1,7 @@
-"""The history bar of a lab (labs/_history.py, views/history_controls.py) in JupyterLab, Notebook 7 and Voila.
+"""The history bar of a lab (labs/_history.py, views/history_controls.py) in JupyterLab and Voila.
 
-Chapter 01 is opened once per front end.  Its buddy lab is used (allocate, age, free), then its
+Chapter 01 is opened once per front end (Notebook 7 renders the same widgets as JupyterLab; the
+chapter tests cover it for every lab).  Its buddy lab is used (allocate, age, free), then its
 history is moved with the bar's controls: *step back* twice, *step forward*, *undo*, the scrubber
 (typed into its readout, as a keyboard user does), the *brief* explanation level, *export*, a *load*
 with a bad line, and *stop* pressed during an aging of 1,000,000 steps.  After each, the same call
@@ -12,7 +13,7 @@ is made on a twin lab in the test process, and the test reads the screen:
 * the free-list bars equal the twin's ``free_list_counts()``; the status line and the header equal
   the twin's; the history caption ("step 2 of 4: age 5000") equals the twin's;
 * the export box holds exactly the twin's ``export_ops()``; a bad load names the bad line;
-* Stop ends the aging early, in every front end (Voila has no kernel interrupt): the status says
+* Stop ends the aging early, in Voila too (it has no kernel interrupt): the status says
   "(cancelled)", the history records the steps that ran, and the map equals a twin aged that many steps;
 * the console shows no error but the front end's own.
 """
@@ -52,6 +53,9 @@ class HistoryOnScreen(BuddyLabOnScreen):
         self.check(f"scrubber to {position}")
 
 
+# JupyterLab and Voila (no kernel interrupt: Stop must work without one); Notebook 7 draws the same
+# widgets as JupyterLab and is covered for every lab by the chapter tests
+@pytest.mark.parametrize("front_end_server", ["lab", "voila"], indirect=True)
 def test_history_controls_redraw_the_state_of_each_step(front_end_server, chromium_page):
     front_end, server = front_end_server
     chapter = open_chapter(chromium_page, front_end, server, "01_buddy_orders.ipynb")
