@@ -124,15 +124,17 @@ class HasHistory:
     _checkpoint_attrs: tuple[str, ...] = ()
     _checkpoint_after: tuple[str, ...] = ()
 
-    # ------------------------------------------------------------------ the contract (a lab provides these)
-    def _check_op(self, op: str) -> None:  # pragma: no cover - every lab overrides it
-        raise NotImplementedError
+    #: The contract (module docstring, items 3): every lab defines these; a class that mixes in
+    #: HasHistory without them is refused when it is defined, not when a student first presses undo.
+    #: (Not an ABC: the labs are ipywidgets, whose metaclass does not combine with ABCMeta.)
+    _CONTRACT = ("_check_op", "_play", "_reboot_lab")
 
-    def _play(self, op: str) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _reboot_lab(self) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in HasHistory._CONTRACT if not callable(getattr(cls, name, None))]
+        if missing:
+            raise TypeError(f"{cls.__name__} mixes in HasHistory but does not define {', '.join(missing)} "
+                            "(see kernelmem_widgets/labs/_history.py)")
 
     def _reboot_machine(self, cmdline: str | None = None) -> None:
         """``machine.reset()`` (``machine.reboot(cmdline)`` with a command line), and forget the vmalloc windows and module loaders of the old boot.
