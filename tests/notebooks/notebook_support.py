@@ -21,6 +21,18 @@ def code_cells(nb):
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
+def assert_stored_clean(name: str) -> None:
+    """The stored chapter is small, valid, and holds no widget state, widget views or errors."""
+    assert (NOTEBOOKS / name).stat().st_size < 100_000
+    nb = read_notebook(name)
+    nbformat.validate(nb)
+    assert "widgets" not in nb.metadata
+    for cell in code_cells(nb):
+        for output in cell.get("outputs", []):
+            assert WIDGET_VIEW not in output.get("data", {})
+            assert output.get("output_type") != "error"
+
+
 def run_in_process(name: str, replace=None, only=None):
     """Execute a notebook's code cells in one namespace (no kernel); return (namespace, stdout).
 

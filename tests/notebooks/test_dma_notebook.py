@@ -1,25 +1,14 @@
 """Chapter 05 (a 100 MB DMA buffer): structure, size, exercises whose answers are not on the page."""
 
-from pathlib import Path
-
-import nbformat
 
 from kernelmem_widgets.labs.exercises import chapter05
-from notebook_support import CHECK, WIDGET_VIEW, code_cells, read_notebook
+from notebook_support import CHECK, assert_stored_clean, code_cells, read_notebook
 
 NAME = "05_dma_100mb.ipynb"
-PATH = Path(__file__).resolve().parents[2] / "notebooks" / NAME
 
 
 def test_small_valid_no_widget_state_no_errors():
-    assert PATH.stat().st_size < 100_000
-    nb = read_notebook(NAME)
-    nbformat.validate(nb)
-    assert "widgets" not in nb.metadata
-    for cell in code_cells(nb):
-        for output in cell.get("outputs", []):
-            assert WIDGET_VIEW not in output.get("data", {})
-            assert output.get("output_type") != "error"
+    assert_stored_clean(NAME)
 
 
 def test_checked_cells_have_output_and_live_cells_have_none():

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-import nbformat
-from notebook_support import CHECK, WIDGET_VIEW, code_cells, not_live, read_notebook, run_in_process
+from notebook_support import CHECK, assert_stored_clean, code_cells, not_live, read_notebook, run_in_process
 
 from kernelmem_widgets.exercises import ch04
 
@@ -20,12 +19,7 @@ SECTIONS = ["## The quick answer", "## Explore", "## Step by step", "### What th
 
 
 def test_small_valid_no_widget_state_no_errors():
-    nb = read_notebook(NAME)
-    nbformat.validate(nb)
-    assert "widgets" not in nb.metadata
-    for cell in code_cells(nb):
-        for output in cell.get("outputs", []):
-            assert WIDGET_VIEW not in output.get("data", {}) and output.get("output_type") != "error"
+    assert_stored_clean(NAME)
 
 
 def test_outline_question_first_and_versions_named():

@@ -4,26 +4,15 @@ nbval executes the notebook and compares the cells marked ``# NBVAL_CHECK_OUTPUT
 add what nbval cannot see.
 """
 
-from pathlib import Path
-
-import nbformat
 
 from kernelmem_widgets.exercises import ch07
-from notebook_support import CHECK, WIDGET_VIEW, code_cells, not_live, read_notebook, run_in_process
+from notebook_support import CHECK, assert_stored_clean, code_cells, not_live, read_notebook, run_in_process
 
 NAME = "07_rtos_partitions.ipynb"
-PATH = Path(__file__).resolve().parents[2] / "notebooks" / NAME
 
 
 def test_small_valid_no_widget_state_no_errors():
-    assert PATH.stat().st_size < 100_000
-    nb = read_notebook(NAME)
-    nbformat.validate(nb)
-    assert "widgets" not in nb.metadata
-    for cell in code_cells(nb):
-        for output in cell.get("outputs", []):
-            assert WIDGET_VIEW not in output.get("data", {})
-            assert output.get("output_type") != "error"
+    assert_stored_clean(NAME)
 
 
 def test_checked_cells_have_output_and_live_cells_have_none():
